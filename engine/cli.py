@@ -1,0 +1,162 @@
+"""The `tensorstage` command.
+
+Fast subcommands (`--help`, `check`, `devices`) import nothing heavy: no
+TensorFlow, no model runtime. `run` imports only what the patch's nodes need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from engine import __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return args.func(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tensorstage",
+        description="Real-time performance engine: camera, microphone and OSC through TensorFlow "
+                    "models to screen, speakers and OSC.")
+    parser.add_argument("--version", action="version", version=f"tensorstage {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a patch (the bundled default patch if none is given)")
+    run.add_argument("patch", nargs="?", default="default",
+                     help="patch file, or the name of a bundled patch (default: default)")
+    run.add_argument("--duration", type=float, metavar="SECONDS",
+                     help="stop after this many seconds (default: run until Ctrl-C or q)")
+    run.add_argument("--headless", action="store_true",
+                     help="open no window: windows record to a file instead")
+    run.add_argument("--output-dir", type=Path, default=Path("tensorstage-output"),
+                     help="where headless output and recordings go (default: ./tensorstage-output)")
+    run.add_argument("--no-reload", action="store_true", help="do not reload the patch when its file changes")
+    run.add_argument("--stats-json", type=Path, metavar="PATH",
+                     help="write every node's figures as JSON when the run ends")
+    run.add_argument("--quiet", action="store_true", help="no live status line")
+    run.set_defaults(func=_run)
+
+    check = commands.add_parser("check", help="validate patch files without running them")
+    check.add_argument("patches", nargs="+", metavar="PATCH")
+    check.set_defaults(func=_check)
+
+    devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
+    devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
+    devices.set_defaults(func=_devices)
+    return parser
+
+
+def resolve_patch(name: str) -> Path:
+    """A patch file path, or a bundled patch by name."""
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" and path.parent != Path("."):
+        return path
+    bundled = bundled_patches()
+    stem = path.stem if path.suffix == ".toml" else name
+    if stem in bundled:
+        return bundled[stem]
+    return path
+
+
+def bundled_patches() -> dict[str, Path]:
+    import patches
+    folder = Path(patches.__file__).parent
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def _check(args: argparse.Namespace) -> int:
+    from engine.patch import PatchError, load_patch
+    failed = 0
+    for name in args.patches:
+        path = resolve_patch(name)
+        try:
+            patch = load_patch(path)
+        except PatchError as error:
+            failed += 1
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            continue
+        print(f"{path}: ok ({len(patch.nodes)} nodes, {len(patch.exposed_params())} exposed parameters, "
+              f"{len(patch.scenes)} scenes)")
+    return 1 if failed else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from engine.graph import Engine, PatchWatcher
+    from engine.node import EngineContext
+    from engine.patch import PatchError, load_patch
+    from engine.status import Console, table
+    from engine.events import EventLog
+
+    console = Console(quiet=args.quiet)
+    path = resolve_patch(args.patch)
+    try:
+        patch = load_patch(path)
+    except PatchError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        if path.name == args.patch and not path.exists():
+            print(f"bundled patches: {', '.join(bundled_patches())}", file=sys.stderr)
+        return 1
+
+    context = EngineContext(patch_name=patch.name, headless=args.headless, output_dir=args.output_dir)
+    engine = Engine(patch, context, EventLog(printer=console.event))
+    console.say(f"running {path} ({len(patch.nodes)} nodes)"
+                + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
+    signal.signal(signal.SIGTERM, lambda *_: engine.request_stop("SIGTERM"))
+    watcher = None if args.no_reload else PatchWatcher(engine, load_patch)
+    started = time.monotonic()
+    try:
+        engine.start()
+        if watcher:
+            watcher.start()
+        last_status = 0.0
+        while not engine.stop_requested.is_set():
+            engine.step(0.01)
+            elapsed = time.monotonic() - started
+            if elapsed - last_status >= 1.0:
+                last_status = elapsed
+                console.status(elapsed, engine.snapshot())
+            if args.duration is not None and elapsed >= args.duration:
+                engine.request_stop(f"--duration {args.duration:g} s reached")
+    except KeyboardInterrupt:
+        engine.request_stop("Ctrl-C")
+    finally:
+        if watcher:
+            watcher.stop()
+        engine.stop()
+        console.end_status()
+    elapsed = time.monotonic() - started
+    snapshot = engine.snapshot()
+    console.say(f"stopped after {elapsed:.1f} s ({engine.stop_reason or 'done'})")
+    print(table(snapshot), file=sys.stderr)
+    if args.stats_json:
+        args.stats_json.parent.mkdir(parents=True, exist_ok=True)
+        args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
+                                               "events": engine.events.messages()}, indent=2))
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from engine.devices import describe_devices, list_devices
+    found = list_devices()
+    print(describe_devices(found))
+    if args.json:
+        args.json.write_text(json.dumps(found, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The one engine clock, and the mapping of device clocks onto it.
+
+Every value in the engine is stamped with `now_us()`: integer microseconds from a
+monotonic clock. Devices keep their own clocks (PortAudio stream time, capture
+times); `DeviceClockMap` tracks the offset so their times can be restated on ours.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+def now_us() -> int:
+    """Microseconds on the engine's monotonic clock."""
+    return time.monotonic_ns() // 1000
+
+
+class DeviceClockMap:
+    """Restates a device clock (seconds, any epoch) as engine microseconds.
+
+    Each observation pairs a device time with the engine time at which we saw it.
+    We always see an event late, never early, so the smallest offset seen is the
+    truest; it is taken over a sliding window (two half windows, swapped) so slow
+    drift between the two clocks is followed instead of frozen.
+    """
+
+    def __init__(self, window: int = 256) -> None:
+        self._half = max(1, window // 2)
+        self._count = 0
+        self._current_min: float | None = None
+        self._previous_min: float | None = None
+
+    def observe(self, device_s: float, engine_us: int | None = None) -> None:
+        seen_us = now_us() if engine_us is None else engine_us
+        offset = seen_us - device_s * 1e6
+        if self._current_min is None or offset < self._current_min:
+            self._current_min = offset
+        self._count += 1
+        if self._count >= self._half:
+            self._previous_min, self._current_min, self._count = self._current_min, None, 0
+
+    @property
+    def offset_us(self) -> float | None:
+        """Engine time minus device time, or None before the first observation."""
+        candidates = [m for m in (self._current_min, self._previous_min) if m is not None]
+        return min(candidates) if candidates else None
+
+    def to_engine_us(self, device_s: float) -> int:
+        offset = self.offset_us
+        if offset is None:
+            raise RuntimeError("DeviceClockMap has no observation yet")
+        return int(round(device_s * 1e6 + offset))

@@ -1,0 +1,47 @@
+"""Is there a screen to draw on, and which monitors does it have?
+
+Checked without touching OpenCV's GUI: its Qt backend aborts the whole process
+when it cannot reach the X server, so we look for the server's socket first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+
+
+def display_problem() -> str | None:
+    """None when an X display is reachable, else the reason it is not."""
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return "no display: DISPLAY is not set"
+    match = re.match(r"^(?P<host>[^:]*):(?P<number>\d+)(\.\d+)?$", display)
+    if not match:
+        return f"no display: DISPLAY={display!r} is not of the form [host]:number"
+    host, number = match["host"], int(match["number"])
+    try:
+        if host in ("", "unix"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                sock.connect(f"/tmp/.X11-unix/X{number}")
+        else:
+            with socket.create_connection((host, 6000 + number), timeout=1.0):
+                pass
+    except OSError as error:
+        return f"no display: cannot reach the X server at DISPLAY={display} ({error.strerror or error})"
+    return None
+
+
+def monitors() -> list[str]:
+    """Monitors of the current display as `xrandr --listmonitors` names them."""
+    if display_problem() is not None or shutil.which("xrandr") is None:
+        return []
+    try:
+        out = subprocess.run(["xrandr", "--listmonitors"], capture_output=True, text=True,
+                             timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.splitlines()[1:] if line.strip()]

@@ -1,0 +1,452 @@
+"""The running graph: mailboxes between nodes, a thread per node, live reload.
+
+Scheduling follows MediaPipe's flow limiter. Every input of a node is a
+latest-wins mailbox holding at most one waiting packet: when a packet arrives
+before the node took the previous one, the previous one is dropped and counted.
+So a slow node lowers its own frame rate and never builds a queue, and the
+latency of a stream stays bounded by the time of its slowest node.
+
+Each source has a thread that opens it (retrying with backoff if the device is
+missing), then calls `process` in a loop; an error there closes and reopens the
+device. Each other node has a worker thread, except a node that owns a window,
+which the main thread runs through `Engine.step`. A node whose `process` raises
+is bypassed for that packet: its outputs pass its input through when the types
+match, or repeat its last good output; the error is counted and reported, and the
+graph keeps running.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from engine.clock import now_us
+from engine.events import ERROR, INFO, RELOAD, EventLog
+from engine.node import EngineContext, Node
+from engine.packet import Packet
+from engine.params import ParamStore, ParamView
+from engine.patch import NodeDecl, Patch
+from engine.stats import NodeStats
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 5.0
+
+
+class Receiver(Protocol):
+    def put(self, packet: Packet) -> None: ...
+
+
+class Mailbox:
+    """One input port: holds only the newest packet (latest wins)."""
+
+    def __init__(self, port: str, trigger: bool, wakeup: threading.Condition) -> None:
+        self.port, self.trigger = port, trigger
+        self._wakeup = wakeup
+        self._item: Packet | None = None
+        self.received = 0
+        self.dropped = 0
+
+    def put(self, packet: Packet) -> None:
+        with self._wakeup:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = packet
+            self.received += 1
+            self._wakeup.notify()
+
+    def take(self) -> Packet | None:
+        """Caller holds the wakeup lock."""
+        item, self._item = self._item, None
+        return item
+
+    @property
+    def waiting(self) -> bool:
+        return self._item is not None
+
+
+class NodeRunner:
+    """Runs one node: its mailboxes, its thread, its figures, its bypass."""
+
+    def __init__(self, decl: NodeDecl, node: Node, events: EventLog) -> None:
+        self.decl, self.node, self.events = decl, node, events
+        self.name = decl.name
+        self.stats = NodeStats()
+        self.is_source = node.is_source()
+        self._wakeup = threading.Condition()
+        self.mailboxes = {port.name: Mailbox(port.name, port.trigger, self._wakeup)
+                          for port in node.inputs}
+        self.downstream: dict[str, list[Receiver]] = {}
+        self.opened = False
+        self.bypassed = False       # open failed: every packet is bypassed
+        self.on_main_thread = node.wants_main_thread()
+        self.thread: threading.Thread | None = None
+        self._latest: dict[str, Packet] = {}
+        self._last_good: dict[str, Packet] = {}
+        self._last_ts: dict[str, int] = {}
+        self._backoff_s = BACKOFF_FIRST_S
+
+    # Opening and closing -------------------------------------------------------
+    def open(self) -> bool:
+        try:
+            self.node.open()
+        except Exception as error:  # noqa: BLE001 - any failure to open is reported, never fatal
+            self.stats.errors += 1
+            self.stats.last_error = f"open failed: {error}"
+            what = "will retry" if self.is_source else "bypassed"
+            self.events.add(ERROR, self.name, f"could not open ({what}): {_explain(error)}")
+            self.bypassed = not self.is_source
+            return False
+        self.opened = True
+        return True
+
+    def close(self) -> None:
+        if not self.opened:
+            return
+        self.opened = False
+        try:
+            self.node.close()
+        except Exception as error:  # noqa: BLE001
+            self.events.add(ERROR, self.name, f"error while closing: {_explain(error)}")
+
+    # Threads -----------------------------------------------------------------
+    def start(self) -> None:
+        if self.on_main_thread:
+            return
+        target = self._source_loop if self.is_source else self._worker_loop
+        prefix = "source" if self.is_source else "node"
+        self.thread = threading.Thread(target=target, name=f"{prefix}:{self.name}", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.downstream = {}
+        self.node.stopping.set()
+        with self._wakeup:
+            self._wakeup.notify_all()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+            if self.thread.is_alive():
+                self.events.add(ERROR, self.name, f"did not stop within {timeout:g} s")
+
+    def _source_loop(self) -> None:
+        while not self.node.stopping.is_set():
+            self.source_step()
+        self.close()
+
+    def _worker_loop(self) -> None:
+        while not self.node.stopping.is_set():
+            self.run_once(timeout=0.1)
+
+    # One step ----------------------------------------------------------------
+    def source_step(self) -> None:
+        """Open the source if needed (backing off after failures), else produce once."""
+        if not self.opened:
+            if self.open():
+                self._backoff_s = BACKOFF_FIRST_S
+            else:
+                self._back_off()
+            return
+        try:
+            outputs = self.node.process({})
+        except Exception as error:  # noqa: BLE001 - a lost device is reopened, never fatal
+            self.stats.errors += 1
+            self.stats.reopens += 1
+            self.stats.last_error = _explain(error)
+            self.events.add(ERROR, self.name, f"{_explain(error)}; reopening")
+            self.close()
+            self._back_off()
+            return
+        self._emit(outputs or {})
+
+    def _back_off(self) -> None:
+        self.node.wait(self._backoff_s)
+        self._backoff_s = min(BACKOFF_MAX_S, self._backoff_s * 2)
+
+    def run_once(self, timeout: float) -> bool:
+        """Wait up to `timeout` for a trigger packet and process it; True if one came."""
+        with self._wakeup:
+            if not self._triggered():
+                self._wakeup.wait(timeout)
+            if not self._triggered():
+                return False
+            trigger: Packet | None = None
+            for port, mailbox in self.mailboxes.items():
+                packet = mailbox.take()
+                if packet is not None:
+                    self._latest[port] = packet
+                    if mailbox.trigger and (trigger is None or packet.ts_us > trigger.ts_us):
+                        trigger = packet
+        assert trigger is not None
+        self.stats.frames_in += 1
+        inputs = {port: packet for port, packet in self._latest.items()
+                  if port in self.decl.inputs}
+        self._handle(inputs, trigger)
+        return True
+
+    def _triggered(self) -> bool:
+        return any(m.trigger and m.waiting for m in self.mailboxes.values())
+
+    def _handle(self, inputs: dict[str, Packet], trigger: Packet) -> None:
+        if self.bypassed:
+            self._emit(self._bypass(inputs, trigger))
+            return
+        start = now_us()
+        try:
+            outputs = self.node.process(inputs) or {}
+        except Exception as error:  # noqa: BLE001 - a failing node is bypassed, never fatal
+            self.stats.errors += 1
+            self.stats.last_error = _explain(error)
+            self.events.add(ERROR, self.name, f"process failed, bypassed: {_explain(error)}")
+            outputs = self._bypass(inputs, trigger)
+        else:
+            self._last_good.update(outputs)
+        end = now_us()
+        self.stats.process_ms.add((end - start) / 1000)
+        self.stats.latency_ms.add((end - trigger.ts_us) / 1000)
+        self.stats.count_done(end)
+        self._emit(outputs)
+
+    def _bypass(self, inputs: dict[str, Packet], trigger: Packet) -> dict[str, Packet]:
+        """Pass an input of the same type through, else hold the last good output."""
+        outputs: dict[str, Packet] = {}
+        for out in self.node.outputs:
+            same_type = [p.name for p in self.node.inputs if p.name in inputs and p.type == out.type]
+            if same_type:
+                outputs[out.name] = inputs[same_type[0]]
+            elif out.name in self._last_good:
+                outputs[out.name] = trigger.derive(self._last_good[out.name].value)
+        return outputs
+
+    def _emit(self, outputs: dict[str, Packet]) -> None:
+        downstream = self.downstream
+        for port, packet in outputs.items():
+            last = self._last_ts.get(port)
+            if last is not None and packet.ts_us <= last:
+                self.stats.out_of_order += 1  # timestamps only go up on a stream
+                continue
+            self._last_ts[port] = packet.ts_us
+            for receiver in downstream.get(port, ()):
+                receiver.put(packet)
+        if outputs:
+            self.stats.frames_out += 1
+            if self.is_source:
+                self.stats.count_done(now_us())
+
+    def dropped(self) -> int:
+        return sum(m.dropped for m in self.mailboxes.values() if m.trigger)
+
+    def snapshot(self) -> dict[str, Any]:
+        figures = self.stats.snapshot(self.dropped())
+        figures["type"] = self.decl.type
+        return figures
+
+
+def _explain(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass
+class _PendingSwap:
+    patch: Patch
+    new_runners: dict[str, NodeRunner]
+
+
+class Engine:
+    """A patch brought to life: its nodes, their threads, its parameter store."""
+
+    def __init__(self, patch: Patch, context: EngineContext | None = None,
+                 events: EventLog | None = None, store: ParamStore | None = None) -> None:
+        self.patch = patch
+        self.events = events or EventLog()
+        self.context = context or EngineContext(patch_name=patch.name)
+        self.context.report = lambda node, message: self.events.add(INFO, node, message)
+        self.context.request_stop = self.request_stop
+        self.store = store or ParamStore()
+        self.store.define(patch.param_specs())
+        self.store.scenes = dict(patch.scenes)
+        self.runners: dict[str, NodeRunner] = {}
+        self.stop_requested = threading.Event()
+        self.stop_reason = ""
+        self._pending: list[_PendingSwap] = []
+        self._pending_lock = threading.Lock()
+        self.started_us = 0
+
+    # Life cycle --------------------------------------------------------------
+    def start(self) -> None:
+        """Open every node and start the threads. Call from the main thread."""
+        self.started_us = now_us()
+        self.runners = self._build(self.patch.nodes.values())
+        self._open_off_main_thread(self.runners.values())
+        self._open_main_thread(self.runners.values())
+        self._wire(self.runners, self.patch)
+        self._start_threads(self.runners.values())
+
+    def stop(self, reason: str = "") -> None:
+        if reason and not self.stop_reason:
+            self.stop_reason = reason
+        self.stop_requested.set()
+        runners = list(self.runners.values())
+        # Sources first, so nothing new enters while the rest drains.
+        for runner in sorted(runners, key=lambda r: not r.is_source):
+            runner.stop()
+        for runner in runners:
+            if not runner.is_source:
+                runner.close()
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the main loop to stop (a window's quit key, a signal)."""
+        if not self.stop_reason:
+            self.stop_reason = reason
+        self.stop_requested.set()
+
+    def step(self, timeout: float = 0.01) -> None:
+        """One turn of the main thread: run window nodes, apply a finished reload."""
+        main = [r for r in self.runners.values() if r.on_main_thread]
+        if main:
+            for runner in main:
+                if not runner.run_once(timeout / len(main)):
+                    runner.node.idle()
+        else:
+            self.stop_requested.wait(timeout)
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        for swap in pending:
+            self._apply(swap)
+
+    # Live reload ---------------------------------------------------------------
+    def prepare_reload(self, patch: Patch) -> None:
+        """Build and open what the new patch changes, beside the running nodes.
+
+        Runs on the reload watcher's thread, so slow opens (a model) never stall
+        the window; `step` then swaps the wiring on the main thread.
+        """
+        kept = self._kept(patch)
+        new_runners = self._build(d for n, d in patch.nodes.items() if n not in kept)
+        self._open_off_main_thread(new_runners.values(), on_this_thread=True)
+        with self._pending_lock:
+            self._pending.append(_PendingSwap(patch, new_runners))
+
+    def _kept(self, patch: Patch) -> set[str]:
+        return {name for name, decl in patch.nodes.items()
+                if name in self.runners and self.runners[name].decl.same_instance(decl)}
+
+    def _apply(self, swap: _PendingSwap) -> None:
+        patch, kept = swap.patch, self._kept(swap.patch)
+        self._open_main_thread(swap.new_runners.values())
+        removed = [r for n, r in self.runners.items() if n not in kept]
+        runners: dict[str, NodeRunner] = {}
+        for name, decl in patch.nodes.items():
+            runner = self.runners[name] if name in kept else swap.new_runners[name]
+            runner.decl = decl
+            runners[name] = runner
+        # Old and new parameters both exist until the old nodes have stopped.
+        self.store.define({**self.patch.param_specs(), **patch.param_specs()})
+        self._wire(runners, patch)
+        self._start_threads(swap.new_runners.values())
+        for runner in removed:
+            runner.stop()
+            runner.close()
+        self.store.define(patch.param_specs())
+        self.store.scenes = dict(patch.scenes)
+        self.runners, self.patch = runners, patch
+        changed = sorted(swap.new_runners)
+        self.events.add(RELOAD, "", f"reloaded {patch.path or patch.name}: "
+                                    f"{len(kept)} node(s) kept running"
+                        + (f", started {', '.join(changed)}" if changed else "")
+                        + (f", removed {', '.join(r.name for r in removed if r.name not in patch.nodes)}"
+                           if any(r.name not in patch.nodes for r in removed) else ""))
+
+    # Building blocks -----------------------------------------------------------
+    def _build(self, decls: Any) -> dict[str, NodeRunner]:
+        runners = {}
+        for decl in decls:
+            node = decl.node_class(decl.name, dict(decl.options), ParamView(self.store, decl.name),
+                                   self.context)
+            runners[decl.name] = NodeRunner(decl, node, self.events)
+        return runners
+
+    def _open_off_main_thread(self, runners: Any, on_this_thread: bool = False) -> None:
+        """Open processors and sinks (sources open in their own threads)."""
+        todo = [r for r in runners if not r.is_source and not r.on_main_thread]
+        if on_this_thread:
+            for runner in todo:
+                runner.open()
+            return
+        opener = threading.Thread(target=lambda: [r.open() for r in todo], name="node-open")
+        opener.start()
+        opener.join()
+
+    @staticmethod
+    def _open_main_thread(runners: Any) -> None:
+        for runner in runners:
+            if runner.on_main_thread:
+                runner.open()
+
+    @staticmethod
+    def _wire(runners: dict[str, NodeRunner], patch: Patch) -> None:
+        downstream: dict[str, dict[str, list[Receiver]]] = {name: {} for name in runners}
+        for decl in patch.nodes.values():
+            for port, (source, source_port) in decl.inputs.items():
+                downstream[source].setdefault(source_port, []).append(runners[decl.name].mailboxes[port])
+        for name, runner in runners.items():
+            runner.downstream = downstream[name]
+
+    @staticmethod
+    def _start_threads(runners: Any) -> None:
+        # Sinks and processors first, so a source's first packet has somewhere to go.
+        for runner in sorted(runners, key=lambda r: r.is_source):
+            runner.start()
+
+    # Figures ----------------------------------------------------------------
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return {name: runner.snapshot() for name, runner in self.runners.items()}
+
+
+class PatchWatcher:
+    """Reloads the running patch when its file changes.
+
+    Polls the file's modification time (no extra dependency, works on every
+    filesystem an installation might use). A patch that fails validation is
+    rejected with its messages and the running patch stays.
+    """
+
+    def __init__(self, engine: Engine, load: Callable[[Any], Patch], interval_s: float = 0.5) -> None:
+        self.engine, self.load, self.interval_s = engine, load, interval_s
+        self.path = engine.patch.path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="patch-reload", daemon=True)
+        self._seen = self._stamp()
+
+    def start(self) -> None:
+        if self.path is not None:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2)
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat() if self.path else None
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size) if info else None
+
+    def _run(self) -> None:
+        from engine.patch import PatchError
+        while not self._stop.wait(self.interval_s):
+            stamp = self._stamp()
+            if stamp is None or stamp == self._seen:
+                continue
+            self._seen = stamp
+            time.sleep(0.05)  # let an editor finish writing
+            try:
+                patch = self.load(self.path)
+            except PatchError as error:
+                self.engine.events.add(RELOAD, "", "reload rejected, the running patch stays:\n  "
+                                       + "\n  ".join(error.problems))
+                continue
+            self.engine.prepare_reload(patch)

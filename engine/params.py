@@ -1,0 +1,214 @@
+"""Parameters: what a performer (or OSC, a scene, a script) can change live.
+
+A node declares the parameters it reads (`ParamSpec`); a patch chooses which of
+them to expose and may narrow their range, change their default, smoothing and
+description. The `ParamStore` holds every parameter of a running patch under the
+key `node/param` (its OSC address is `/node/param`). Anything may write to it from
+any thread; nodes read the smoothed value at the start of each `process`.
+
+Smoothing is a linear ramp: a write starting at value `a` reaches its target
+exactly `smoothing_s` later, which is what a performer expects from a fader and
+what the tests can check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.clock import now_us
+
+FLOAT, INT, BOOL, CHOICE = "float", "int", "bool", "choice"
+PARAM_TYPES = (FLOAT, INT, BOOL, CHOICE)
+
+
+class ParamError(ValueError):
+    """A write that cannot be applied (unknown address, wrong type)."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    type: str
+    default: Any
+    description: str
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    smoothing_s: float = 0.0
+    choices: tuple[str, ...] = ()
+    exposed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAM_TYPES:
+            raise ValueError(f"parameter type must be one of {PARAM_TYPES}, not {self.type!r}")
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        if self.min is None or self.max is None:
+            return None
+        return (self.min, self.max)
+
+    def coerce(self, value: Any) -> tuple[Any, bool]:
+        """Value converted to this type and clamped into range; True if it was clamped.
+
+        Raises ParamError for a value of the wrong kind (a string for a float, ...).
+        OSC senders send floats for everything (Pd does), so a float that is a whole
+        number is accepted for an int, and 0/1 for a bool.
+        """
+        if self.type == CHOICE:
+            if not isinstance(value, str):
+                raise ParamError(f"expected one of {', '.join(self.choices)}, got {describe(value)}")
+            if value not in self.choices:
+                raise ParamError(f"{value!r} is not one of {', '.join(self.choices)}")
+            return value, False
+        if isinstance(value, bool):
+            number: float = float(value)
+        elif isinstance(value, (int, float)):
+            number = float(value)
+        else:
+            raise ParamError(f"expected a number, got {describe(value)}")
+        if not math.isfinite(number):
+            raise ParamError(f"expected a finite number, got {value!r}")
+        if self.type == BOOL:
+            return number >= 0.5, False
+        clamped = number
+        if self.min is not None:
+            clamped = max(self.min, clamped)
+        if self.max is not None:
+            clamped = min(self.max, clamped)
+        if self.type == INT:
+            return int(round(clamped)), clamped != number
+        return clamped, clamped != number
+
+
+def describe(value: Any) -> str:
+    """How an error message names a wrong value: its kind and the value."""
+    kinds = {bool: "the boolean", int: "the integer", float: "the number", str: "the string",
+             list: "the list", dict: "the table"}
+    return f"{kinds.get(type(value), type(value).__name__)} {value!r}"
+
+
+@dataclass
+class _Ramp:
+    """Where a parameter is going: from `start` at `t0_us` to `target` over `dur_us`.
+
+    Replaced whole on every write, so a reader in another thread always sees a
+    consistent ramp without a lock.
+    """
+    start: Any
+    target: Any
+    t0_us: int
+    dur_us: int
+
+    def value_at(self, t_us: int) -> Any:
+        if self.dur_us <= 0 or t_us >= self.t0_us + self.dur_us:
+            return self.target
+        fraction = max(0.0, (t_us - self.t0_us) / self.dur_us)
+        return self.start + (self.target - self.start) * fraction
+
+
+@dataclass
+class WriteResult:
+    key: str
+    value: Any
+    clamped: bool
+
+
+@dataclass
+class ParamStore:
+    """Every parameter of the running patch, by key `node/param`."""
+
+    clock: Callable[[], int] = now_us
+    specs: dict[str, ParamSpec] = field(default_factory=dict)
+    scenes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ramps: dict[str, _Ramp] = field(default_factory=dict)
+
+    def define(self, specs: dict[str, ParamSpec]) -> None:
+        """Install the parameters of a (re)loaded patch.
+
+        A parameter that keeps its type and default keeps its current value
+        (clamped into a new range); a new one, or one whose default the patch
+        changed, starts at its default.
+        """
+        now = self.clock()
+        ramps: dict[str, _Ramp] = {}
+        for key, spec in specs.items():
+            old_spec, old_ramp = self.specs.get(key), self._ramps.get(key)
+            if old_ramp is not None and old_spec is not None and old_spec.type == spec.type \
+                    and old_spec.default == spec.default:
+                value, _ = spec.coerce(old_ramp.value_at(now))
+                target, _ = spec.coerce(old_ramp.target)
+                ramps[key] = _Ramp(value, target, now, old_ramp.t0_us + old_ramp.dur_us - now)
+            else:
+                ramps[key] = _Ramp(spec.default, spec.default, now, 0)
+        self.specs = dict(specs)
+        self._ramps = ramps
+
+    def set(self, key: str, value: Any, fade_s: float | None = None) -> WriteResult:
+        """Write a new target. Floats glide there over the parameter's smoothing
+        time (or `fade_s`); other types change at once."""
+        spec = self._spec(key)
+        coerced, clamped = spec.coerce(value)
+        now = self.clock()
+        seconds = spec.smoothing_s if fade_s is None else fade_s
+        if spec.type == FLOAT and seconds > 0:
+            ramp = _Ramp(self._ramps[key].value_at(now), coerced, now, int(seconds * 1e6))
+        else:
+            ramp = _Ramp(coerced, coerced, now, 0)
+        self._ramps[key] = ramp
+        return WriteResult(key, coerced, clamped)
+
+    def value(self, key: str) -> Any:
+        """The smoothed value now."""
+        try:
+            ramp = self._ramps[key]
+        except KeyError:
+            raise ParamError(f"no parameter {key!r}") from None
+        return ramp.value_at(self.clock())
+
+    def target(self, key: str) -> Any:
+        return self._ramps[self._key(key)].target
+
+    def exposed(self) -> dict[str, ParamSpec]:
+        return {k: s for k, s in self.specs.items() if s.exposed}
+
+    def recall(self, scene: str, fade_s: float | None = None) -> None:
+        """Move every parameter named in a scene to its stored value."""
+        try:
+            values = self.scenes[scene]
+        except KeyError:
+            known = ", ".join(sorted(self.scenes)) or "none"
+            raise ParamError(f"no scene {scene!r}; scenes are: {known}") from None
+        for key, value in values.items():
+            self.set(key, value, fade_s)
+
+    def store_scene(self, scene: str) -> dict[str, Any]:
+        """Remember the current targets of the exposed parameters as a scene."""
+        values = {key: self._ramps[key].target for key in self.exposed()}
+        self.scenes[scene] = values
+        return values
+
+    def _key(self, key: str) -> str:
+        if key not in self._ramps:
+            raise ParamError(f"no parameter {key!r}")
+        return key
+
+    def _spec(self, key: str) -> ParamSpec:
+        try:
+            return self.specs[key]
+        except KeyError:
+            raise ParamError(f"no parameter {key!r}") from None
+
+
+class ParamView:
+    """What a node sees of the store: its own parameters, by short name."""
+
+    def __init__(self, store: ParamStore, node: str) -> None:
+        self._store, self._prefix = store, node + "/"
+
+    def __getitem__(self, name: str) -> Any:
+        return self._store.value(self._prefix + name)
+
+    def set(self, name: str, value: Any) -> WriteResult:
+        return self._store.set(self._prefix + name, value)

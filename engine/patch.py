@@ -1,0 +1,407 @@
+"""Patch files: loading a TOML performance and validating all of it up front.
+
+A patch names its nodes, their options, how they connect, which parameters are
+exposed (with ranges, smoothing and descriptions) and named scenes. Nothing runs
+until the whole file is valid; every mistake is reported as one line naming the
+file, the node and the key, so a performer can fix it before the show:
+
+    patches/live.toml: node "fx", key "saturaton": unknown key for a color_adjust node; did you mean "saturation"?
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from engine.node import Node, Option, node_types
+from engine.packet import types_compatible
+from engine.params import CHOICE, ParamError, ParamSpec, describe
+
+NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+TOP_LEVEL_KEYS = ("patch", "nodes", "scenes")
+PATCH_KEYS = ("name", "description")
+NODE_RESERVED_KEYS = ("type", "inputs", "params")
+PARAM_KEYS = ("default", "min", "max", "smoothing_s", "unit", "description")
+
+
+class PatchError(Exception):
+    """A patch that cannot run; `problems` holds one message per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class NodeDecl:
+    name: str
+    type: str
+    options: dict[str, Any]
+    inputs: dict[str, tuple[str, str]]       # input port -> (source node, output port)
+    params: dict[str, ParamSpec]              # every parameter the node reads
+
+    def same_instance(self, other: "NodeDecl") -> bool:
+        """A live reload keeps a running node when this holds."""
+        return self.type == other.type and self.options == other.options
+
+    @property
+    def node_class(self) -> type[Node]:
+        return node_types()[self.type]
+
+
+@dataclass
+class Patch:
+    path: Path | None
+    name: str
+    description: str
+    nodes: dict[str, NodeDecl]                # in an order where sources come first
+    scenes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def exposed_params(self) -> dict[str, ParamSpec]:
+        return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
+
+    def param_specs(self) -> dict[str, ParamSpec]:
+        return {f"{node.name}/{param}": spec
+                for node in self.nodes.values() for param, spec in node.params.items()}
+
+
+def load_patch(path: str | Path) -> Patch:
+    """Read and validate a patch file; raise PatchError listing every mistake."""
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PatchError([f"{where}: no such patch file"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PatchError([f"{where}: cannot be read: {error}"]) from None
+    return parse_patch(text, where, path)
+
+
+def parse_patch(text: str, where: str = "<patch>", path: Path | None = None) -> Patch:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PatchError([f"{where}: not valid TOML: {error}"]) from None
+    return _Validator(where, path).validate(data)
+
+
+class _Validator:
+    def __init__(self, where: str, path: Path | None) -> None:
+        self.where, self.path = where, path
+        self.problems: list[str] = []
+
+    def node_problem(self, node: str, key: str, text: str) -> None:
+        self.problems.append(f'{self.where}: node "{node}", key "{key}": {text}')
+
+    def problem(self, key: str, text: str) -> None:
+        self.problems.append(f'{self.where}: key "{key}": {text}')
+
+    def validate(self, data: dict[str, Any]) -> Patch:
+        for key in data:
+            if key not in TOP_LEVEL_KEYS:
+                self.problem(key, f"unknown top-level key{_suggest(key, TOP_LEVEL_KEYS)}; "
+                                  f"a patch has: {', '.join(TOP_LEVEL_KEYS)}")
+        header = data.get("patch", {})
+        name, description = self.patch_header(header)
+        nodes_data = data.get("nodes")
+        if not isinstance(nodes_data, dict) or not nodes_data:
+            self.problem("nodes", "a patch needs at least one node: add a [nodes.NAME] table")
+            raise PatchError(self.problems)
+        nodes: dict[str, NodeDecl] = {}
+        for node_name, node_data in nodes_data.items():
+            decl = self.node(node_name, node_data)
+            if decl is not None:
+                nodes[node_name] = decl
+        if len(nodes) == len(nodes_data):
+            self.connections(nodes)
+        ordered = self.order(nodes) if not self.problems else nodes
+        broken = set(nodes_data) - set(nodes)  # already reported; no follow-on errors
+        scenes = self.scenes(data.get("scenes", {}), ordered, broken)
+        if self.problems:
+            raise PatchError(self.problems)
+        return Patch(self.path, name, description, ordered, scenes)
+
+    def patch_header(self, header: Any) -> tuple[str, str]:
+        default_name = self.path.stem if self.path else "patch"
+        if not isinstance(header, dict):
+            self.problem("patch", f"expected a table, got {describe(header)}")
+            return default_name, ""
+        for key in header:
+            if key not in PATCH_KEYS:
+                self.problem(f"patch.{key}", f"unknown key{_suggest(key, PATCH_KEYS)}; "
+                                             f"[patch] has: {', '.join(PATCH_KEYS)}")
+        values = []
+        for key, default in (("name", default_name), ("description", "")):
+            value = header.get(key, default)
+            if not isinstance(value, str):
+                self.problem(f"patch.{key}", f"expected a string, got {describe(value)}")
+                value = default
+            values.append(value)
+        return values[0], values[1]
+
+    # Nodes --------------------------------------------------------------------
+    def node(self, name: str, data: Any) -> NodeDecl | None:
+        if not NODE_NAME.match(name):
+            self.node_problem(name, "name", "a node name is lower case letters, digits and _, "
+                                            "starting with a letter (it becomes an OSC address)")
+            return None
+        if not isinstance(data, dict):
+            self.node_problem(name, "type", f"expected a [nodes.{name}] table, got {describe(data)}")
+            return None
+        types = node_types()
+        type_name = data.get("type")
+        if type_name is None:
+            self.node_problem(name, "type", f"missing; every node needs a type, one of: {', '.join(sorted(types))}")
+            return None
+        if type_name not in types:
+            self.node_problem(name, "type", f"unknown node type {type_name!r}{_suggest(str(type_name), types)}; "
+                                            f"known types: {', '.join(sorted(types))}")
+            return None
+        cls = types[type_name]
+        options = self.options(name, cls, data)
+        inputs = self.inputs(name, cls, data.get("inputs", {}))
+        params = self.params(name, cls, data.get("params", {}))
+        return NodeDecl(name, type_name, options, inputs, params)
+
+    def options(self, node: str, cls: type[Node], data: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        problems_before = len(self.problems)
+        for key, value in data.items():
+            if key in NODE_RESERVED_KEYS:
+                continue
+            option = cls.options.get(key)
+            if option is None:
+                hint = _suggest(key, list(cls.options) + list(cls.params))
+                if key in cls.params:
+                    hint = f"; {key!r} is a parameter: set it under [nodes.{node}.params]"
+                known = ", ".join(cls.options) or "none"
+                self.node_problem(node, key, f"unknown key for a {cls.type_name} node{hint}; "
+                                             f"its options are: {known}")
+                continue
+            problem = _check_option(option, value)
+            if problem:
+                self.node_problem(node, key, problem)
+            else:
+                options[key] = float(value) if option.type is float else value
+        for key, option in cls.options.items():
+            options.setdefault(key, option.default)
+        if len(self.problems) == problems_before:
+            for key, problem in cls.check_options(options):
+                self.node_problem(node, key, problem)
+        return options
+
+    def inputs(self, node: str, cls: type[Node], data: Any) -> dict[str, tuple[str, str]]:
+        if not isinstance(data, dict):
+            self.node_problem(node, "inputs", f"expected a table of port = \"node.port\", got {describe(data)}")
+            return {}
+        ports = {port.name: port for port in cls.inputs}
+        inputs: dict[str, tuple[str, str]] = {}
+        for port_name, source in data.items():
+            key = f"inputs.{port_name}"
+            if port_name not in ports:
+                known = ", ".join(ports) or "none (it is a source)"
+                self.node_problem(node, key, f"a {cls.type_name} node has no input {port_name!r}"
+                                             f"{_suggest(port_name, ports)}; its inputs are: {known}")
+                continue
+            if not isinstance(source, str) or source.count(".") != 1:
+                self.node_problem(node, key, f"expected \"node.port\", got {describe(source)}")
+                continue
+            source_node, source_port = source.split(".")
+            inputs[port_name] = (source_node, source_port)
+        for port in cls.inputs:
+            if port.name not in data and not port.optional:
+                self.node_problem(node, f"inputs.{port.name}",
+                                  f"input {port.name!r} ({port.type}) is not connected; "
+                                  f"connect it with inputs.{port.name} = \"node.port\"")
+        return inputs
+
+    def params(self, node: str, cls: type[Node], data: Any) -> dict[str, ParamSpec]:
+        params = dict(cls.params)
+        if not isinstance(data, dict):
+            self.node_problem(node, "params", f"expected a table of parameters, got {describe(data)}")
+            return params
+        for param, value in data.items():
+            key = f"params.{param}"
+            spec = cls.params.get(param)
+            if spec is None:
+                known = ", ".join(cls.params) or "none"
+                self.node_problem(node, key, f"a {cls.type_name} node has no parameter {param!r}"
+                                             f"{_suggest(param, cls.params)}; its parameters are: {known}")
+                continue
+            overrides = value if isinstance(value, dict) else {"default": value}
+            params[param] = self.param(node, key, spec, overrides)
+        return params
+
+    def param(self, node: str, key: str, spec: ParamSpec, overrides: dict[str, Any]) -> ParamSpec:
+        changes: dict[str, Any] = {"exposed": True}
+        for field_name, value in overrides.items():
+            if field_name not in PARAM_KEYS:
+                self.node_problem(node, f"{key}.{field_name}",
+                                  f"unknown key{_suggest(field_name, PARAM_KEYS)}; "
+                                  f"a parameter has: {', '.join(PARAM_KEYS)}")
+                continue
+            if field_name in ("min", "max", "smoothing_s"):
+                if spec.type == CHOICE or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    self.node_problem(node, f"{key}.{field_name}", f"expected a number, got {describe(value)}")
+                    continue
+                value = float(value)
+            elif field_name in ("unit", "description") and not isinstance(value, str):
+                self.node_problem(node, f"{key}.{field_name}", f"expected a string, got {describe(value)}")
+                continue
+            changes[field_name] = value
+        low, high = changes.get("min", spec.min), changes.get("max", spec.max)
+        if ("min" in changes or "max" in changes) and low is not None and high is not None:
+            if low > high:
+                self.node_problem(node, f"{key}.min", f"min {low:g} is above max {high:g}")
+            elif (spec.min is not None and low < spec.min) or (spec.max is not None and high > spec.max):
+                self.node_problem(node, f"{key}.min",
+                                  f"range [{low:g}, {high:g}] goes beyond what the node accepts "
+                                  f"[{spec.min:g}, {spec.max:g}]")
+        if changes.get("smoothing_s", 0.0) < 0:
+            self.node_problem(node, f"{key}.smoothing_s", "must not be negative")
+        new_spec = replace(spec, **{k: v for k, v in changes.items() if k != "default"})
+        default = changes.get("default", spec.default)
+        problem = _out_of_range(new_spec, default)
+        if problem:
+            self.node_problem(node, f"{key}.default", problem)
+            return new_spec
+        coerced, _ = new_spec.coerce(default)
+        return replace(new_spec, default=coerced)
+
+    # The graph ----------------------------------------------------------------
+    def connections(self, nodes: dict[str, NodeDecl]) -> None:
+        for decl in nodes.values():
+            ports = {port.name: port for port in decl.node_class.inputs}
+            for port_name, (source_node, source_port) in decl.inputs.items():
+                key = f"inputs.{port_name}"
+                source = nodes.get(source_node)
+                if source is None:
+                    self.node_problem(decl.name, key, f"\"{source_node}.{source_port}\" names no node"
+                                                      f"{_suggest(source_node, nodes)}; nodes are: "
+                                                      f"{', '.join(nodes)}")
+                    continue
+                outputs = {port.name: port for port in source.node_class.outputs}
+                if source_port not in outputs:
+                    known = ", ".join(outputs) or "none (it is a sink)"
+                    self.node_problem(decl.name, key, f"node {source_node!r} (a {source.type}) has no output "
+                                                      f"{source_port!r}{_suggest(source_port, outputs)}; "
+                                                      f"its outputs are: {known}")
+                    continue
+                have, need = outputs[source_port].type, ports[port_name].type
+                if not types_compatible(have, need):
+                    self.node_problem(decl.name, key, f"port type mismatch: \"{source_node}.{source_port}\" "
+                                                      f"carries {have}, input {port_name!r} takes {need}")
+
+    def order(self, nodes: dict[str, NodeDecl]) -> dict[str, NodeDecl]:
+        """Nodes with every upstream node before them; a cycle is a mistake."""
+        ordered: dict[str, NodeDecl] = {}
+        remaining = dict(nodes)
+        while remaining:
+            ready = [n for n, d in remaining.items()
+                     if all(src in ordered for src, _ in d.inputs.values())]
+            if not ready:
+                cycle = _find_cycle(remaining)
+                self.node_problem(cycle[0], "inputs", "connections form a cycle: " + " -> ".join(cycle))
+                return nodes
+            for name in ready:
+                ordered[name] = remaining.pop(name)
+        return ordered
+
+    def scenes(self, data: Any, nodes: dict[str, NodeDecl], broken: set[str]) -> dict[str, dict[str, Any]]:
+        if not isinstance(data, dict):
+            self.problem("scenes", f"expected a table of [scenes.NAME], got {describe(data)}")
+            return {}
+        scenes: dict[str, dict[str, Any]] = {}
+        for scene, values in data.items():
+            scenes[scene] = {}
+            if not isinstance(values, dict):
+                self.problem(f"scenes.{scene}", f"expected a table of node.param = value, got {describe(values)}")
+                continue
+            for node, params in values.items():
+                if node in broken:
+                    continue
+                if not isinstance(params, dict):
+                    self.problem(f"scenes.{scene}.{node}", f"expected {node}.PARAM = value, got {describe(params)}")
+                    continue
+                for param, value in params.items():
+                    key = f"scenes.{scene}.{node}.{param}"
+                    decl = nodes.get(node)
+                    spec = decl.params.get(param) if decl else None
+                    if spec is None or not spec.exposed:
+                        exposed = [f"{d.name}.{p}" for d in nodes.values() for p, s in d.params.items() if s.exposed]
+                        self.problem(key, f"a scene can only set exposed parameters; exposed are: "
+                                          f"{', '.join(exposed) or 'none'}")
+                        continue
+                    problem = _out_of_range(spec, value)
+                    if problem:
+                        self.problem(key, problem)
+                        continue
+                    scenes[scene][f"{node}/{param}"] = spec.coerce(value)[0]
+        return scenes
+
+
+def _check_option(option: Option, value: Any) -> str | None:
+    kinds = option.type if isinstance(option.type, tuple) else (option.type,)
+    if not any(_is_kind(value, kind) for kind in kinds):
+        expected = " or ".join(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds)
+        return f"expected {expected}, got {describe(value)}"
+    if option.choices and value not in option.choices:
+        return f"{value!r} is not one of: {', '.join(map(str, option.choices))}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if option.min is not None and value < option.min:
+            return f"{value!r} is below the minimum {option.min:g}"
+        if option.max is not None and value > option.max:
+            return f"{value!r} is above the maximum {option.max:g}"
+    return None
+
+
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+               list: "a list"}
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _out_of_range(spec: ParamSpec, value: Any) -> str | None:
+    """Unlike a live write (clamped), a value written in the patch must fit."""
+    try:
+        coerced, clamped = spec.coerce(value)
+    except ParamError as error:
+        return str(error)
+    if spec.type in ("float", "int") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"expected a number, got {describe(value)}"
+    if clamped:
+        return f"{value!r} is outside the range [{spec.min:g}, {spec.max:g}]"
+    return None
+
+
+def _suggest(word: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def _find_cycle(nodes: dict[str, NodeDecl]) -> list[str]:
+    """Walk upstream from any node until a node repeats: that loop is a cycle."""
+    path: list[str] = []
+    current = next(iter(nodes))
+    while current not in path:
+        path.append(current)
+        current = next(src for src, _ in nodes[current].inputs.values() if src in nodes)
+    loop = path[path.index(current):] + [current]
+    loop.reverse()  # upstream walk: reverse it so arrows follow the data
+    return loop

@@ -1,0 +1,1 @@
+"""Processors: nodes that answer each input packet with new values, same timestamp."""

@@ -1,0 +1,115 @@
+"""Recording video to an mp4 file, with caps so an installation cannot fill a disk.
+
+Frames are placed on the file's timeline by their timestamps: a stream slower
+than the file's rate repeats frames, a faster one skips them, so a minute on
+stage is a minute in the file.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.node import EngineContext, Node, Option, Port, register
+from engine.packet import VIDEO, Packet
+
+
+def output_path(template: str, context: EngineContext) -> Path:
+    """Fill `{output_dir}`, `{patch}` and `{time}` in a path template."""
+    text = template.format(output_dir=context.output_dir, patch=context.patch_name,
+                           time=time.strftime("%Y%m%d-%H%M%S"))
+    return Path(text).expanduser().resolve()
+
+
+class Mp4Recorder:
+    """Writes frames to an mp4 on a fixed-rate timeline, stopping at its caps."""
+
+    def __init__(self, path: Path, fps: float, max_seconds: float, max_megabytes: float) -> None:
+        self.path, self.fps = path, fps
+        self.max_frames = int(max_seconds * fps)
+        self.max_bytes = int(max_megabytes * 1e6)
+        self.frames_written = 0
+        self.stopped_reason = ""
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+        self._t0_us: int | None = None
+        self._last: np.ndarray | None = None
+
+    def write(self, frame: np.ndarray, ts_us: int) -> None:
+        if self.stopped_reason:
+            return
+        if self._writer is None:
+            self._start(frame, ts_us)
+        if (frame.shape[1], frame.shape[0]) != self._size:
+            frame = cv2.resize(frame, self._size, interpolation=cv2.INTER_AREA)
+        due = int((ts_us - self._t0_us) * self.fps / 1e6) + 1  # frames the timeline should hold
+        while self.frames_written < due - 1 and self._last is not None:
+            self._put(self._last)  # the stream was slower than the file: hold the last frame
+        if self.frames_written < due:
+            self._put(frame)
+            self._last = frame
+
+    def _start(self, frame: np.ndarray, ts_us: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._size = (frame.shape[1], frame.shape[0])
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                       self._size)
+        if not self._writer.isOpened():
+            raise OSError(f"cannot write video to {self.path}")
+        self._t0_us = ts_us
+
+    def _put(self, frame: np.ndarray) -> None:
+        if self.frames_written >= self.max_frames:
+            self.stopped_reason = f"reached the cap of {self.max_frames / self.fps:g} s"
+        elif self.frames_written % 30 == 0 and self.path.exists() and \
+                self.path.stat().st_size >= self.max_bytes:
+            self.stopped_reason = f"reached the cap of {self.max_bytes / 1e6:g} MB"
+        if self.stopped_reason:
+            self.close()
+            return
+        self._writer.write(frame)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+RECORDER_OPTIONS = {
+    "path": Option(str, "{output_dir}/{patch}-{time}.mp4",
+                   "file to write; {output_dir}, {patch} and {time} are filled in"),
+    "fps": Option(float, 30.0, "frame rate of the file", min=1, max=240),
+    "max_seconds": Option(float, 3600.0, "stop recording after this long", min=1),
+    "max_megabytes": Option(float, 2000.0, "stop recording at this file size", min=1),
+}
+
+
+def open_recorder(opts: dict, context: EngineContext) -> Mp4Recorder:
+    return Mp4Recorder(output_path(opts["path"], context), opts["fps"], opts["max_seconds"],
+                       opts["max_megabytes"])
+
+
+@register
+class VideoFileSink(Node):
+    type_name = "video_file"
+    description = "Records a video stream to an mp4 file, with duration and size caps."
+    inputs = (Port("video", VIDEO),)
+    options = RECORDER_OPTIONS
+
+    def open(self) -> None:
+        self.recorder = open_recorder(self.opts, self.context)
+        self.report(f"recording to {self.recorder.path}")
+
+    def process(self, inputs: dict[str, Packet]) -> None:
+        packet = inputs["video"]
+        self.recorder.write(packet.value, packet.ts_us)
+        if self.recorder.stopped_reason and not getattr(self, "_told", False):
+            self._told = True
+            self.report(f"recording stopped: {self.recorder.stopped_reason} ({self.recorder.path})")
+
+    def close(self) -> None:
+        self.recorder.close()

@@ -1,0 +1,1 @@
+"""The bundled patches (TOML files). `tensorstage run NAME` finds them by name."""

@@ -1,0 +1,48 @@
+"""Shared test setup.
+
+Tests that need a real device or service (an X display, PipeWire, ffmpeg) skip
+cleanly when it is missing. CI sets TENSORSTAGE_REQUIRE_DEVICES=1 after starting
+those services, and then a missing one fails the test instead, so a broken CI
+setup cannot hide behind skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+import tests.nodes_for_tests as test_nodes
+
+REQUIRE_DEVICES = os.environ.get("TENSORSTAGE_REQUIRE_DEVICES") == "1"
+
+
+def require(available: bool, what: str) -> None:
+    """Skip (or, in CI, fail) a test whose real device or service is missing."""
+    if available:
+        return
+    if REQUIRE_DEVICES:
+        pytest.fail(f"{what} is required (TENSORSTAGE_REQUIRE_DEVICES=1) but missing")
+    pytest.skip(f"{what} is not available here (.ci/run installs and starts it)")
+
+
+@pytest.fixture
+def display() -> str:
+    from engine.display import display_problem
+    problem = display_problem()
+    require(problem is None, f"an X display ({problem})")
+    return os.environ["DISPLAY"]
+
+
+@pytest.fixture
+def ffmpeg() -> str:
+    path = shutil.which("ffmpeg")
+    require(path is not None, "ffmpeg")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_test_nodes():
+    test_nodes.reset()
+    yield
