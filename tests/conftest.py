@@ -46,3 +46,12 @@ def ffmpeg() -> str:
 def _fresh_test_nodes():
     test_nodes.reset()
     yield
+
+
+@pytest.fixture
+def pipewire() -> None:
+    """A running PipeWire server (with its PulseAudio and ALSA front ends)."""
+    import subprocess
+    running = shutil.which("pw-cli") is not None and subprocess.run(
+        ["pw-cli", "info", "0"], capture_output=True, timeout=10).returncode == 0
+    require(running, "a running PipeWire server")

@@ -1,0 +1,55 @@
+import cv2
+import numpy as np
+
+from engine import timecode
+from engine.harness import NodeHarness
+from engine.packet import Packet
+from engine.sinks.video_file import Mp4Recorder
+
+
+def frames_in(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
+def frame(ts: int) -> np.ndarray:
+    image = np.full((120, 160, 3), 60, np.uint8)
+    timecode.burn(image, ts)
+    return image
+
+
+def test_frames_are_placed_on_the_timeline_by_their_timestamps(tmp_path):
+    recorder = Mp4Recorder(tmp_path / "a.mp4", fps=30.0, max_seconds=60, max_megabytes=100)
+    for i in range(11):                          # one second of a 10 fps stream
+        ts = 1_000_000 + i * 100_000
+        recorder.write(frame(ts), ts)
+    recorder.close()
+    frames = frames_in(tmp_path / "a.mp4")
+    assert len(frames) == 31                     # 30 fps file, one second long, plus the last frame
+    stamps = [timecode.read(f) for f in frames]
+    assert stamps[:4] == [1_000_000, 1_000_000, 1_000_000, 1_100_000]   # held until the next one
+    assert stamps[-1] == 2_000_000
+
+
+def test_a_faster_stream_is_thinned_to_the_file_rate(tmp_path):
+    recorder = Mp4Recorder(tmp_path / "b.mp4", fps=10.0, max_seconds=60, max_megabytes=100)
+    for i in range(100):                         # one second at 100 fps
+        recorder.write(frame(i * 10_000), i * 10_000)
+    recorder.close()
+    assert len(frames_in(tmp_path / "b.mp4")) == 10
+
+
+def test_recording_stops_at_its_duration_cap_and_the_node_says_so(tmp_path):
+    options = {"path": str(tmp_path / "{patch}.mp4"), "fps": 10.0, "max_seconds": 1.0}
+    with NodeHarness("video_file", options=options, name="rec") as node:
+        for i in range(30):
+            node.feed(video=Packet(frame(i * 100_000 + 1), i * 100_000 + 1))
+    assert len(frames_in(tmp_path / "patch.mp4")) == 10
+    assert node.events.messages() == [
+        f"[rec] recording to {tmp_path / 'patch.mp4'}",
+        f"[rec] recording stopped: reached the cap of 1 s ({tmp_path / 'patch.mp4'})"]

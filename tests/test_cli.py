@@ -1,0 +1,129 @@
+"""The `tensorstage` command as a user meets it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from engine import timecode
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = ("tensorflow", "keras", "ai_edge_litert", "jax", "torch")
+PROBE = """
+import sys
+from engine.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("HEAVY:" + ",".join(m for m in {heavy!r} if m in sys.modules))
+sys.exit(code)
+"""
+
+
+def tensorstage(*args, cwd=REPO, timeout=60, env=None):
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def heavy_imports(*args, tmp_path):
+    result = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    line = [ln for ln in result.stdout.splitlines() if ln.startswith("HEAVY:")][-1]
+    return result, line.removeprefix("HEAVY:")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["devices"], ["check", "default"]])
+def test_fast_commands_import_no_tensorflow(args, tmp_path):
+    result, heavy = heavy_imports(*args, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert heavy == ""
+
+
+def test_a_cpu_run_without_tensorflow_models_imports_no_tensorflow(tmp_path):
+    result, heavy = heavy_imports("run", "--duration", "1", "--headless", "--quiet",
+                                  "--output-dir", str(tmp_path), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert heavy == ""
+
+
+def test_check_reports_ok_and_mistakes(tmp_path):
+    ok = tensorstage("check", "default")
+    assert ok.returncode == 0
+    assert ok.stdout.strip().endswith("default.toml: ok (4 nodes, 5 exposed parameters, 2 scenes)")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[nodes.cam]\ntype = "camera"\nwidht = 3\n')
+    result = tensorstage("check", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f'{bad}: node "cam", key "widht": unknown key for a camera node; '
+                                            'did you mean "width"?')
+
+
+def test_run_an_unknown_patch_names_the_bundled_ones():
+    result = tensorstage("run", "nosuchpatch", "--duration", "1")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["nosuchpatch: no such patch file", "bundled patches: default"]
+
+
+def test_default_run_falls_back_says_so_and_records_a_live_file(tmp_path):
+    stats = tmp_path / "stats.json"
+    result = tensorstage("run", "--duration", "3", "--headless", "--output-dir", str(tmp_path / "out"),
+                         "--stats-json", str(stats), timeout=60)
+    assert result.returncode == 0, result.stderr
+    err = result.stderr
+    assert "[screen] headless run (--headless): writing the output to " in err
+    if not list(Path("/dev").glob("video*")):
+        assert "showing a generated test pattern instead" in err
+    [video] = (tmp_path / "out").glob("default-*.mp4")
+    assert "wrote " in err and str(video) in err
+    capture = cv2.VideoCapture(str(video))
+    stamps = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        stamps.append(timecode.read(frame))
+    assert len(stamps) >= 60                                    # about 3 s at 30 fps
+    decoded = [s for s in stamps if s is not None]
+    assert len(decoded) >= 0.9 * len(stamps)
+    assert decoded == sorted(decoded)                           # frames in time order
+    figures = json.loads(stats.read_text())
+    assert figures["nodes"]["camera"]["fps"] > 15
+    assert figures["nodes"]["screen"]["frames_in"] >= 60
+    assert figures["nodes"]["screen"]["errors"] == 0
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_cleanly_and_closes_the_file(how, tmp_path):
+    run = subprocess.Popen([sys.executable, "-m", "engine", "run", "--headless", "--output-dir", str(tmp_path)],
+                           cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list(tmp_path.glob("*.mp4")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    run.send_signal(how)
+    _, err = run.communicate(timeout=20)
+    assert run.returncode == 0, err
+    reason = "Ctrl-C" if how == signal.SIGINT else "SIGTERM"
+    assert f"({reason})" in err
+    [video] = tmp_path.glob("*.mp4")
+    capture = cv2.VideoCapture(str(video))
+    ok, _ = capture.read()
+    assert ok                                                    # a finished, readable file
+
+
+def test_the_installed_command_finds_its_patches_from_any_folder(tmp_path):
+    command = Path(sys.executable).parent / "tensorstage"
+    if not command.exists():
+        pytest.skip("tensorstage is not installed in this environment (pip install .)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([str(command), "check", "default"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "default.toml: ok" in result.stdout
