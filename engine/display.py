@@ -35,6 +35,16 @@ def display_problem() -> str | None:
     return None
 
 
+def monitor_geometry(line: str) -> tuple[int, int, int, int] | None:
+    """(x, y, width, height) from a `xrandr --listmonitors` line such as
+    ' 0: +*HDMI-1 1920/510x1080/287+1920+0  HDMI-1'."""
+    match = re.search(r"(\d+)/\d+x(\d+)/\d+\+(\d+)\+(\d+)", line)
+    if not match:
+        return None
+    width, height, x, y = (int(v) for v in match.groups())
+    return x, y, width, height
+
+
 def monitors() -> list[str]:
     """Monitors of the current display as `xrandr --listmonitors` names them."""
     if display_problem() is not None or shutil.which("xrandr") is None:

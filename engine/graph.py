@@ -136,7 +136,8 @@ class NodeRunner:
 
     def _worker_loop(self) -> None:
         while not self.node.stopping.is_set():
-            self.run_once(timeout=0.1)
+            if not self.run_once(timeout=0.1):
+                self.node.idle()
 
     # One step ----------------------------------------------------------------
     def source_step(self) -> None:
@@ -263,6 +264,7 @@ class Engine:
         self.context = context or EngineContext(patch_name=patch.name)
         self.context.report = lambda node, message: self.events.add(INFO, node, message)
         self.context.request_stop = self.request_stop
+        self.context.snapshot = self.snapshot
         self.store = store or ParamStore()
         self.store.define(patch.param_specs())
         self.store.scenes = dict(patch.scenes)

@@ -61,6 +61,7 @@ class EngineContext:
     output_dir: Path = Path("tensorstage-output")
     report: Callable[[str, str], None] = lambda node, message: None
     request_stop: Callable[[str], None] = lambda reason: None
+    snapshot: Callable[[], dict[str, dict[str, Any]]] = lambda: {}
 
 
 class Node:
@@ -95,8 +96,8 @@ class Node:
         return False
 
     def idle(self) -> None:
-        """Called on a main-thread node's thread when nothing has arrived for a
-        while (keeps a window responsive and lets it show 'no signal')."""
+        """Called on the node's thread when nothing has arrived for a while
+        (10-100 ms): keeps a window responsive and lets it show 'no signal'."""
 
     # Helpers -------------------------------------------------------------------
     def report(self, message: str) -> None:
@@ -126,6 +127,11 @@ _NODE_MODULES = (
     "engine.sources.camera",
     "engine.processors.color_adjust",
     "engine.processors.mirror",
+    "engine.processors.fit",
+    "engine.processors.grayscale",
+    "engine.processors.mix",
+    "engine.processors.trail",
+    "engine.processors.video_analysis",
     "engine.sinks.video_file",
     "engine.sinks.window",
 )

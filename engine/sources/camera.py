@@ -2,10 +2,12 @@
 
 Frames are grabbed continuously on the source's own thread and stamped the
 moment `grab()` returns, before decoding, so the driver's buffering does not
-hide in the latency figures. If no camera exists when the patch starts, the
-source shows a generated test pattern instead (and says so), and keeps looking
-for the camera. A camera that fails mid-run raises, and the engine closes and
-reopens it with backoff while the rest of the graph keeps running.
+hide in the latency figures. If no local camera exists when the patch starts,
+the source shows a generated test pattern instead (and says so), and keeps
+looking for the camera. A camera or stream that fails mid-run raises, and the
+engine closes and reopens it with backoff while the rest of the graph keeps
+running (the window shows the last frame, then NO SIGNAL). A stream URL has no
+pattern fallback: a stream that is not there yet is retried the same way.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class CameraSource(Node):
                            choices=("test_pattern", "none")),
         "retry_s": Option(float, 5.0, "while on the fallback, how often to look for the camera",
                           min=0.5, max=600),
+        "timeout_s": Option(float, 3.0, "a stream that sends nothing this long is lost", min=0.1, max=60),
     }
 
     def open(self) -> None:
@@ -59,19 +62,26 @@ class CameraSource(Node):
         problem = self._open_camera()
         if problem is None:
             return
-        if self.opts["fallback"] != "test_pattern" or getattr(self, "_had_camera", False):
+        if self.opts["fallback"] != "test_pattern" or self._is_stream() or getattr(self, "_had_camera", False):
             raise CameraLost(problem)
         self._pattern = PatternGenerator(self.opts["width"], self.opts["height"], self.opts["fps"])
         self._next_look_us = now_us() + int(self.opts["retry_s"] * 1e6)
         self.report(f"{problem}: showing a generated test pattern instead; "
                     f"looking for the camera every {self.opts['retry_s']:g} s")
 
+    def _is_stream(self) -> bool:
+        return isinstance(self.opts["device"], str) and "://" in self.opts["device"]
+
     def _open_camera(self) -> str | None:
         device = self.opts["device"]
         if isinstance(device, int) and not os.path.exists(f"/dev/video{device}"):
             return f"no camera {device} (/dev/video{device} does not exist)"
-        backend = cv2.CAP_FFMPEG if isinstance(device, str) and "://" in device else cv2.CAP_ANY
-        capture = cv2.VideoCapture(device, backend)
+        if self._is_stream():
+            timeout_ms = int(self.opts["timeout_s"] * 1000)
+            capture = cv2.VideoCapture(device, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,
+                                                                cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms])
+        else:
+            capture = cv2.VideoCapture(device)
         if not capture.isOpened():
             capture.release()
             return f"camera {device!r} could not be opened"

@@ -1,14 +1,20 @@
-"""A real window on a real (virtual) X display, checked from a screenshot."""
+"""The window: live on a real (virtual) X display, and its controls headless."""
 
+import os
 import re
 import subprocess
-import sys
 import time
 
 import cv2
-import pytest
+import numpy as np
 
 from engine import timecode
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.harness import NodeHarness
+from engine.node import EngineContext
+from engine.packet import Packet
+from engine.patch import parse_patch
 
 PATCH = """
 # A generated pattern whose frames carry their timestamps.
@@ -26,37 +32,101 @@ inputs.video = "pattern.video"
 """
 
 
-def grab_window(title: str, path) -> "cv2.Mat":
+def grab_window(title: str, path) -> np.ndarray:
     info = subprocess.run(["xwininfo", "-name", title], capture_output=True, text=True, timeout=10).stdout
-    x = int(re.search(r"Absolute upper-left X:\s+(\d+)", info)[1])
-    y = int(re.search(r"Absolute upper-left Y:\s+(\d+)", info)[1])
-    w = int(re.search(r"Width:\s+(\d+)", info)[1])
-    h = int(re.search(r"Height:\s+(\d+)", info)[1])
+    x, y, w, h = (int(re.search(pattern, info)[1]) for pattern in (
+        r"Absolute upper-left X:\s+(\d+)", r"Absolute upper-left Y:\s+(\d+)", r"Width:\s+(\d+)",
+        r"Height:\s+(\d+)"))
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab", "-video_size", f"{w}x{h}",
-                    "-i", f"{__import__('os').environ['DISPLAY']}+{x},{y}", "-frames:v", "1", str(path)],
+                    "-i", f"{os.environ['DISPLAY']}+{x},{y}", "-frames:v", "1", str(path)],
                    check=True, timeout=20)
     return cv2.imread(str(path))
 
 
-def test_the_window_shows_live_frames(display, ffmpeg, tmp_path):
-    patch = tmp_path / "window.toml"
-    patch.write_text(PATCH)
-    run = subprocess.Popen([sys.executable, "-m", "engine", "run", str(patch), "--duration", "8",
-                            "--no-reload"], stderr=subprocess.PIPE, text=True)
+def run_for(eng: Engine, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        eng.step(0.01)
+
+
+def test_the_window_shows_live_frames_it_was_given(display, ffmpeg, tmp_path):
+    eng = Engine(parse_patch(PATCH), events=EventLog())
     try:
-        deadline = time.monotonic() + 6
-        while time.monotonic() < deadline:
-            found = subprocess.run(["xwininfo", "-name", "tensorstage-window-test"], capture_output=True)
-            if found.returncode == 0:
-                break
-            time.sleep(0.2)
-        time.sleep(1.0)
+        eng.start()
+        window = eng.runners["screen"].node
+        assert eng.runners["screen"].on_main_thread
+        run_for(eng, 1.5)
+        # The main thread is ours while we grab, so the screen holds the last frame shown.
         first = timecode.read(grab_window("tensorstage-window-test", tmp_path / "a.png"))
-        time.sleep(1.0)
+        shown_first = window.shown[-1]
+        run_for(eng, 1.0)
         second = timecode.read(grab_window("tensorstage-window-test", tmp_path / "b.png"))
+        shown_second = window.shown[-1]
     finally:
-        _, err = run.communicate(timeout=20)
-    assert run.returncode == 0, err
-    assert "showing the output in window 'tensorstage-window-test'" in err
-    assert first is not None and second is not None, err
-    assert 0.7e6 < second - first < 2.5e6       # a second apart on screen: the window is live
+        eng.stop()
+    mask = (1 << 48) - 1
+    assert first == shown_first & mask and second == shown_second & mask
+    assert 0.9e6 < second - first < 2.0e6        # a second apart on screen: the window is live
+    assert eng.snapshot()["screen"]["errors"] == 0
+
+
+def frame(ts: int) -> np.ndarray:
+    image = np.full((120, 160, 3), 120, np.uint8)
+    timecode.burn(image, ts)
+    return image
+
+
+def headless_window(tmp_path, **options):
+    context = EngineContext(headless=True, output_dir=tmp_path)
+    return NodeHarness("window", options={"path": str(tmp_path / "out.mp4"), "fps": 10.0, **options},
+                       context=context, name="screen")
+
+
+def recorded(path) -> list[np.ndarray]:
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            return frames
+        frames.append(image)
+
+
+def test_headless_the_window_records_and_honours_blackout_and_freeze(tmp_path):
+    with headless_window(tmp_path) as node:
+        node.feed(video=Packet(frame(100_000), 100_000))
+        node.set_param("freeze", True)
+        node.feed(video=Packet(frame(200_000), 200_000))
+        node.feed(video=Packet(frame(300_000), 300_000))
+        node.set_param("freeze", False)
+        node.set_param("blackout", True)
+        node.feed(video=Packet(frame(400_000), 400_000))
+        node.set_param("blackout", False)
+        node.feed(video=Packet(frame(500_000), 500_000))
+    frames = recorded(tmp_path / "out.mp4")
+    assert [timecode.read(f) for f in frames] == [100_000, 200_000, 200_000, None, 500_000]
+    assert frames[3].max() < 20                              # black
+    assert node.events.messages()[0].startswith("[screen] headless run (--headless): writing the output to ")
+
+
+def test_no_signal_card_after_frames_stop_and_signal_back(tmp_path):
+    with headless_window(tmp_path, no_signal_s=0.2) as node:
+        node.feed(video=Packet(frame(1), 1))
+        time.sleep(0.25)
+        node.node.idle()
+        node.feed(video=Packet(frame(2_000_000), 2_000_000))
+    messages = node.events.messages()
+    assert any(re.fullmatch(r"\[screen\] no frames for 0\.\d s: showing NO SIGNAL", m) for m in messages)
+    assert any(m.startswith("[screen] signal back after") for m in messages)
+    frames = recorded(tmp_path / "out.mp4")
+    dimmed = [f for f in frames if timecode.read(f) is None]
+    assert dimmed and dimmed[0][60:].mean() < 60              # the dimmed card, not the grey frame
+
+
+def test_overlay_draws_the_figures(tmp_path):
+    with headless_window(tmp_path) as node:
+        node.node.context.snapshot = lambda: {"cam": {"fps": 30.0, "latency_p50_ms": None,
+                                                      "latency_p95_ms": None, "dropped": 0, "errors": 0}}
+        node.set_param("overlay", True)
+        node.feed(video=Packet(frame(1), 1))
+    [image] = recorded(tmp_path / "out.mp4")
+    assert (image[10:] != 120).mean() > 0.01                  # text and its box changed pixels

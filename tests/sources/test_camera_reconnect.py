@@ -1,0 +1,78 @@
+"""A real paced stream that dies mid-run and comes back: the camera source
+recovers by itself and the window shows NO SIGNAL meanwhile."""
+
+import socket
+import subprocess
+import time
+
+import pytest
+
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.patch import parse_patch
+
+PATCH = """
+# The stream under test, short timeouts so the test is quick.
+[nodes.cam]
+type = "camera"
+device = "udp://127.0.0.1:{port}"
+timeout_s = 1.0
+
+# The real window, on the test's X display.
+[nodes.screen]
+type = "window"
+title = "tensorstage-reconnect-test"
+no_signal_s = 1.0
+inputs.video = "cam.video"
+"""
+
+
+def start_stream(ffmpeg: str, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [ffmpeg, "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30",
+         "-c:v", "mpeg2video", "-q:v", "5", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"])
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_until(eng: Engine, condition, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        eng.step(0.01)
+        if condition():
+            return True
+    return False
+
+
+def test_the_camera_recovers_after_the_stream_dies_and_returns(display, ffmpeg):
+    port = free_udp_port()
+    stream = start_stream(ffmpeg, port)
+    eng = Engine(parse_patch(PATCH.format(port=port)), events=EventLog())
+    try:
+        eng.start()
+        window = eng.runners["screen"].node
+        assert run_until(eng, lambda: len(window.shown) > 30, 15), eng.events.messages()
+
+        stream.terminate()
+        stream.wait(5)
+        assert run_until(eng, lambda: any("NO SIGNAL" in m for m in eng.events.messages()), 10)
+        shown_while_lost = len(window.shown)
+        assert run_until(eng, lambda: eng.snapshot()["cam"]["errors"] >= 2, 10)  # lost, and retried
+        assert len(window.shown) == shown_while_lost
+
+        stream = start_stream(ffmpeg, port)
+        assert run_until(eng, lambda: len(window.shown) > shown_while_lost + 30, 20), eng.events.messages()
+        assert not eng.stop_requested.is_set()
+        figures = eng.snapshot()["cam"]
+        assert figures["reopens"] >= 1
+        messages = eng.events.messages()
+        assert any("stopped delivering frames; reopening" in m for m in messages)
+        assert any(m.startswith("[screen] signal back after") for m in messages)
+    finally:
+        stream.terminate()
+        stream.wait(5)
+        eng.stop()
