@@ -52,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("patches", nargs="+", metavar="PATCH")
     check.set_defaults(func=_check)
 
+    bench = commands.add_parser("bench", help="measure speed and latency (prints a table; --json writes it)")
+    benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
+    video = benches.add_parser("video", help="glass-to-glass latency from pixels of a real window, and fps")
+    video.add_argument("--seconds", type=float, default=30.0, help="length of each scenario (default 30)")
+    video.add_argument("--slow-ms", type=float, default=50.0, help="time the slow node spends per frame")
+    video.add_argument("--width", type=int, default=640)
+    video.add_argument("--height", type=int, default=480)
+    video.add_argument("--fps", type=float, default=30.0, help="rate of the test pattern")
+    video.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    video.set_defaults(func=_bench_video)
+
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
     devices.set_defaults(func=_devices)
@@ -147,6 +158,11 @@ def _run(args: argparse.Namespace) -> int:
         args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
                                                "events": engine.events.messages()}, indent=2))
     return 0
+
+
+def _bench_video(args: argparse.Namespace) -> int:
+    from engine.bench.video import main as bench_video
+    return bench_video(args.seconds, args.slow_ms, args.width, args.height, args.fps, args.json)
 
 
 def _devices(args: argparse.Namespace) -> int:

@@ -132,6 +132,7 @@ _NODE_MODULES = (
     "engine.processors.mix",
     "engine.processors.trail",
     "engine.processors.video_analysis",
+    "engine.processors.stall",
     "engine.sinks.video_file",
     "engine.sinks.window",
 )

@@ -38,9 +38,10 @@ def burn(frame: np.ndarray, ts_us: int) -> None:
 def read(frame: np.ndarray) -> int | None:
     """The timestamp burned into `frame` (the frame's own area), or None."""
     height, width = frame.shape[:2]
-    gray = frame.mean(axis=2) if frame.ndim == 3 else frame.astype(np.float64)
     band = band_height(height)
-    rows = gray[band // 4: max(band // 4 + 1, (3 * band) // 4)]
+    rows = frame[band // 4: max(band // 4 + 1, (3 * band) // 4)].astype(np.float64)
+    if rows.ndim == 3:
+        rows = rows[..., :3].mean(axis=2)  # a screen grab may carry alpha
     edges = (np.arange(CELLS + 1) * width) / CELLS
     bits = []
     for i in range(CELLS):

@@ -55,3 +55,16 @@ def pipewire() -> None:
     running = shutil.which("pw-cli") is not None and subprocess.run(
         ["pw-cli", "info", "0"], capture_output=True, timeout=10).returncode == 0
     require(running, "a running PipeWire server")
+
+
+def in_child_process(function, *args):
+    """Run `function(*args)` in a fresh interpreter and return its result.
+
+    Tests that open a real window do it in a child: a process that keeps an
+    OpenCV (Qt) window's X connection open without pumping its events, as a
+    finished in-process test would, can leave later windows of other processes
+    on the same display unpainted.
+    """
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)

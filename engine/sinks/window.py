@@ -28,6 +28,10 @@ from engine.processors.fit import FIT_MODES, fit_frame
 from engine.sinks.video_file import RECORDER_OPTIONS, open_recorder
 
 _KEYS = {ord("b"): "blackout", ord(" "): "freeze", ord("o"): "overlay"}
+# Window title -> nodes using it (main thread only). A live reload opens the new
+# node before closing the old; with the same title they share one window, and
+# only the last to close destroys it.
+_WINDOW_USERS: dict[str, int] = {}
 
 
 @register
@@ -81,6 +85,7 @@ class WindowSink(Node):
     def _open_window(self) -> None:
         title = self.opts["title"]
         cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_FREERATIO | cv2.WINDOW_GUI_NORMAL)
+        _WINDOW_USERS[title] = _WINDOW_USERS.get(title, 0) + 1
         where = ""
         if self.opts["monitor"] >= 0:
             found = monitors()
@@ -221,8 +226,16 @@ class WindowSink(Node):
 
     def close(self) -> None:
         if self.headless_reason is None:
-            cv2.destroyWindow(self.opts["title"])
-            cv2.waitKey(1)
+            title = self.opts["title"]
+            _WINDOW_USERS[title] -= 1
+            if _WINDOW_USERS[title] == 0:
+                del _WINDOW_USERS[title]
+                # By name: after destroyAllWindows, OpenCV 5's Qt backend draws new
+                # windows black. Let Qt finish the deletion, or a new window of the
+                # same name opened right after is deleted with it.
+                cv2.destroyWindow(title)
+                for _ in range(10):
+                    cv2.waitKey(5)
         if self.recorder is not None:
             self.recorder.close()
             if self.recorder.frames_written:

@@ -15,6 +15,7 @@ from engine.harness import NodeHarness
 from engine.node import EngineContext
 from engine.packet import Packet
 from engine.patch import parse_patch
+from tests.conftest import in_child_process
 
 PATCH = """
 # A generated pattern whose frames carry their timestamps.
@@ -49,12 +50,12 @@ def run_for(eng: Engine, seconds: float) -> None:
         eng.step(0.01)
 
 
-def test_the_window_shows_live_frames_it_was_given(display, ffmpeg, tmp_path):
+def show_and_grab(tmp_path) -> dict:
+    """In a child process: run the window, grab it twice a second apart."""
     eng = Engine(parse_patch(PATCH), events=EventLog())
     try:
         eng.start()
         window = eng.runners["screen"].node
-        assert eng.runners["screen"].on_main_thread
         run_for(eng, 1.5)
         # The main thread is ours while we grab, so the screen holds the last frame shown.
         first = timecode.read(grab_window("tensorstage-window-test", tmp_path / "a.png"))
@@ -64,10 +65,17 @@ def test_the_window_shows_live_frames_it_was_given(display, ffmpeg, tmp_path):
         shown_second = window.shown[-1]
     finally:
         eng.stop()
+    return {"first": first, "second": second, "shown_first": shown_first, "shown_second": shown_second,
+            "on_main_thread": eng.runners["screen"].on_main_thread, "errors": eng.snapshot()["screen"]["errors"]}
+
+
+def test_the_window_shows_live_frames_it_was_given(display, ffmpeg, tmp_path):
+    seen = in_child_process(show_and_grab, tmp_path)
     mask = (1 << 48) - 1
-    assert first == shown_first & mask and second == shown_second & mask
-    assert 0.9e6 < second - first < 2.0e6        # a second apart on screen: the window is live
-    assert eng.snapshot()["screen"]["errors"] == 0
+    assert seen["on_main_thread"]
+    assert seen["first"] == seen["shown_first"] & mask and seen["second"] == seen["shown_second"] & mask
+    assert 0.9e6 < seen["second"] - seen["first"] < 2.0e6      # a second apart on screen: the window is live
+    assert seen["errors"] == 0
 
 
 def frame(ts: int) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Benchmarks behind `tensorstage bench`: each prints a table and can write JSON."""

@@ -1,0 +1,23 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_video_measures_latency_from_pixels(display, tmp_path):
+    out = tmp_path / "video.json"
+    result = subprocess.run([sys.executable, "-m", "engine", "bench", "video", "--seconds", "3",
+                             "--json", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "glass-to-glass latency, from pixels (ms)" in result.stdout
+    figures = json.loads(out.read_text())
+    assert figures["passthrough_frames_seen"] > 30, result.stdout + result.stderr
+    # Loose sanity bounds only; the figures themselves live in docs/BENCHMARKS.md.
+    assert figures["passthrough_decoded_fraction"] > 0.9
+    assert 15 < figures["passthrough_fps"] <= 31
+    assert 0 < figures["passthrough_p50_ms"] < 100
+    assert figures["slow_fps"] < figures["passthrough_fps"]          # the slow node lowers the rate
+    assert figures["slow_p95_ms"] < 250                               # ... not raises latency without bound
+    assert figures["slow_dropped"] > 0
