@@ -60,10 +60,9 @@ def pipewire() -> None:
 def in_child_process(function, *args):
     """Run `function(*args)` in a fresh interpreter and return its result.
 
-    Tests that open a real window do it in a child: a process that keeps an
-    OpenCV (Qt) window's X connection open without pumping its events, as a
-    finished in-process test would, can leave later windows of other processes
-    on the same display unpainted.
+    Tests that open a real window do it in a child, so each starts with fresh
+    GUI toolkit state: OpenCV's Qt backend sometimes leaves a window unpainted
+    (black) when another window was destroyed before it in the same process.
     """
     import multiprocessing
     with multiprocessing.get_context("spawn").Pool(1) as pool:

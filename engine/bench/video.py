@@ -141,6 +141,15 @@ def summarize(name: str, grabber: WindowGrabber, nodes: dict[str, dict[str, Any]
     return result
 
 
+def run_in_fresh_process(function, *args):
+    """Each scenario gets its own interpreter, and so its own GUI toolkit state:
+    OpenCV's Qt backend sometimes leaves a window opened after another was
+    destroyed in the same process unpainted."""
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
 def _start_private_display() -> subprocess.Popen | None:
     """No display: start a private Xvfb for the benchmark, if there is one."""
     if shutil.which("Xvfb") is None:
@@ -176,7 +185,7 @@ def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, js
         ]
         print(f"bench video: {width}x{height} test pattern at {fps:g} fps into a window on "
               f"{os.environ['DISPLAY']}, {seconds:g} s per scenario; slow = a {slow_ms:g} ms node")
-        results = [run_scenario(name, text, seconds) for name, text in scenarios]
+        results = [run_in_fresh_process(run_scenario, name, text, seconds) for name, text in scenarios]
     finally:
         if private is not None:
             private.terminate()
