@@ -125,6 +125,7 @@ _REGISTRY: dict[str, type[Node]] = {}
 _NODE_MODULES = (
     "engine.sources.test_pattern",
     "engine.sources.camera",
+    "engine.sources.video_file",
     "engine.processors.color_adjust",
     "engine.processors.mirror",
     "engine.processors.fit",
@@ -133,7 +134,7 @@ _NODE_MODULES = (
     "engine.processors.trail",
     "engine.processors.video_analysis",
     "engine.processors.stall",
-    "engine.sinks.video_file",
+    "engine.sinks.recorder",
     "engine.sinks.window",
 )
 _loaded = False

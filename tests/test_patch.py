@@ -222,3 +222,8 @@ def test_bundled_patches_are_valid_and_say_why_each_node_is_there(name):
     for i, line in enumerate(lines):
         if re.match(r"^\[nodes\.[a-z0-9_]+\]$", line):
             assert lines[i - 1].startswith("#"), f"{path.name}: no comment above {line}"
+
+
+def test_a_node_can_check_its_options_together(tmp_path):
+    assert problems(tmp_path, '[nodes.clip]\ntype = "video_file"\n') == [
+        'show.toml: node "clip", key "path": a video_file node needs a path']

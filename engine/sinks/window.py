@@ -25,7 +25,7 @@ from engine.node import Node, Option, Port, register
 from engine.packet import VIDEO, Packet
 from engine.params import BOOL, ParamSpec
 from engine.processors.fit import FIT_MODES, fit_frame
-from engine.sinks.video_file import RECORDER_OPTIONS, open_recorder
+from engine.sinks.recorder import RECORDER_OPTIONS, open_recorder
 
 _KEYS = {ord("b"): "blackout", ord(" "): "freeze", ord("o"): "overlay"}
 # Window title -> nodes using it (main thread only). A live reload opens the new

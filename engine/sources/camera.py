@@ -45,7 +45,8 @@ class CameraSource(Node):
     description = "A webcam or capture card (index or path), or a stream URL OpenCV can read."
     outputs = (Port("video", VIDEO, "camera frames, stamped at grab"),)
     options = {
-        "device": Option((int, str), 0, "camera index (0 = /dev/video0), device path or stream URL"),
+        "device": Option((int, str), 0, "camera index (0 = /dev/video0), its name as `tensorstage devices` "
+                                        "lists it, a device path, or a stream URL"),
         "width": Option(int, 640, "requested frame width", min=64, max=7680),
         "height": Option(int, 480, "requested frame height", min=48, max=4320),
         "fps": Option(float, 30.0, "requested frames per second", min=1, max=240),
@@ -74,6 +75,11 @@ class CameraSource(Node):
 
     def _open_camera(self) -> str | None:
         device = self.opts["device"]
+        if isinstance(device, str) and "/" not in device:
+            by_name = [path for path, name in camera_devices() if name == device]
+            if not by_name:
+                return f"no camera named {device!r}"
+            device = by_name[0]
         if isinstance(device, int) and not os.path.exists(f"/dev/video{device}"):
             return f"no camera {device} (/dev/video{device} does not exist)"
         if self._is_stream():

@@ -4,7 +4,7 @@ import numpy as np
 from engine import timecode
 from engine.harness import NodeHarness
 from engine.packet import Packet
-from engine.sinks.video_file import Mp4Recorder
+from engine.sinks.recorder import Mp4Recorder
 
 
 def frames_in(path):
@@ -46,7 +46,7 @@ def test_a_faster_stream_is_thinned_to_the_file_rate(tmp_path):
 
 def test_recording_stops_at_its_duration_cap_and_the_node_says_so(tmp_path):
     options = {"path": str(tmp_path / "{patch}.mp4"), "fps": 10.0, "max_seconds": 1.0}
-    with NodeHarness("video_file", options=options, name="rec") as node:
+    with NodeHarness("recorder", options=options, name="rec") as node:
         for i in range(30):
             node.feed(video=Packet(frame(i * 100_000 + 1), i * 100_000 + 1))
     assert len(frames_in(tmp_path / "patch.mp4")) == 10

@@ -94,8 +94,8 @@ def open_recorder(opts: dict, context: EngineContext) -> Mp4Recorder:
 
 
 @register
-class VideoFileSink(Node):
-    type_name = "video_file"
+class RecorderSink(Node):
+    type_name = "recorder"
     description = "Records a video stream to an mp4 file, with duration and size caps."
     inputs = (Port("video", VIDEO),)
     options = RECORDER_OPTIONS
