@@ -46,7 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stats-json", type=Path, metavar="PATH",
                      help="write every node's figures as JSON when the run ends")
     run.add_argument("--quiet", action="store_true", help="no live status line")
+    run.add_argument("--osc-in", metavar="[HOST:]PORT",
+                     help="where the OSC server listens (default: the patch's [osc] listen, else 127.0.0.1:9000)")
+    run.add_argument("--osc-out", metavar="HOST:PORT", action="append",
+                     help="send control streams and the heartbeat here (repeatable)")
+    run.add_argument("--no-osc", action="store_true", help="do not listen for OSC")
     run.set_defaults(func=_run)
+
+    osc = commands.add_parser("osc", help="the OSC address space of a patch")
+    osc_commands = osc.add_subparsers(dest="osc_command", metavar="WHAT", required=True)
+    osc_list = osc_commands.add_parser("list", help="every address a patch answers and sends")
+    osc_list.add_argument("patch", nargs="?", default="default")
+    osc_list.set_defaults(func=_osc_list)
 
     check = commands.add_parser("check", help="validate patch files without running them")
     check.add_argument("patches", nargs="+", metavar="PATCH")
@@ -122,14 +133,22 @@ def _run(args: argparse.Namespace) -> int:
             print(f"bundled patches: {', '.join(bundled_patches())}", file=sys.stderr)
         return 1
 
+    from engine.osc.bridge import OscBridge, osc_config
+    try:
+        config = osc_config(patch, args.osc_in, args.osc_out, args.no_osc)
+    except ValueError as error:
+        print(f"tensorstage run: {error}", file=sys.stderr)
+        return 2
     context = EngineContext(patch_name=patch.name, headless=args.headless, output_dir=args.output_dir)
     engine = Engine(patch, context, EventLog(printer=console.event))
+    osc = OscBridge(engine, config)
     console.say(f"running {path} ({len(patch.nodes)} nodes)"
                 + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
     signal.signal(signal.SIGTERM, lambda *_: engine.request_stop("SIGTERM"))
     watcher = None if args.no_reload else PatchWatcher(engine, load_patch)
     started = time.monotonic()
     try:
+        osc.start()
         engine.start()
         if watcher:
             watcher.start()
@@ -148,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         if watcher:
             watcher.stop()
         engine.stop()
+        osc.stop()
         console.end_status()
     elapsed = time.monotonic() - started
     snapshot = engine.snapshot()
@@ -157,6 +177,29 @@ def _run(args: argparse.Namespace) -> int:
         args.stats_json.parent.mkdir(parents=True, exist_ok=True)
         args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
                                                "events": engine.events.messages()}, indent=2))
+    return 0
+
+
+def _osc_list(args: argparse.Namespace) -> int:
+    from engine.osc.address_space import address_space
+    from engine.patch import PatchError, load_patch
+    path = resolve_patch(args.patch)
+    try:
+        patch = load_patch(path)
+    except PatchError as error:
+        print(error, file=sys.stderr)
+        return 1
+    streams = tuple(patch.osc.get("streams", ("*",)))
+    rows = [("address", "dir", "type", "range", "default", "unit", "description")]
+    for entry in address_space(patch, streams):
+        spec = entry.spec
+        default = "" if spec is None else str(int(spec.default) if spec.type == "bool" else spec.default)
+        rows.append((entry.address, entry.direction, entry.type_tag, entry.range_text, default,
+                     spec.unit if spec else "", entry.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    print(f"OSC address space of {path} (in: tensorstage listens; out: tensorstage sends)")
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
     return 0
 
 

@@ -1,10 +1,11 @@
 """What happened during a run that a performer or technician should know:
-fallbacks, device losses and reconnects, node errors, reloads.
+fallbacks, device losses and reconnects, node errors, reloads, OSC trouble.
 
-Every event is counted by kind and kept (the newest few hundred) for the status
-stream; each is also handed to `printer`, the terminal by default. A node that
-keeps failing is reported once, then at most every `repeat_s` seconds with the
-count since, so a broken node cannot flood the console.
+Every event is counted by kind; those not suppressed (below) are kept, the
+newest few hundred, for the status stream, and handed to `printer`. A node that
+keeps failing (or an OSC address that keeps getting bad input) is reported once,
+then at most every `repeat_s` seconds with the count since, so nothing can
+flood the console.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable
 
-INFO, ERROR, RELOAD = "info", "error", "reload"
+INFO, ERROR, RELOAD, OSC = "info", "error", "reload", "osc"
+_RATE_LIMITED = (ERROR, OSC)
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,16 @@ class EventLog:
         event = Event(time.time(), kind, node, message)
         with self._lock:
             self.counts[kind] += 1
-            self.recent.append(event)
             key = (kind, node)
             last = self._last_printed.get(key)
-            if kind == ERROR and last is not None and event.time - last < self.repeat_s:
+            if kind in _RATE_LIMITED and last is not None and event.time - last < self.repeat_s:
                 self._suppressed[key] += 1
                 return
             suppressed = self._suppressed.pop(key, 0)
             self._last_printed[key] = event.time
-        if suppressed:
-            event = Event(event.time, kind, node, f"{message} (and {suppressed} more since)")
+            if suppressed:
+                event = Event(event.time, kind, node, f"{message} (and {suppressed} more since)")
+            self.recent.append(event)
         if self.printer is not None:
             self.printer(event)
 

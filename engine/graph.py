@@ -274,6 +274,9 @@ class Engine:
         self._pending: list[_PendingSwap] = []
         self._pending_lock = threading.Lock()
         self.started_us = 0
+        # Extra receivers on output ports (OSC taps on control streams), per
+        # patch: called again on every reload, so they follow the wiring.
+        self.taps: Callable[[Patch], dict[tuple[str, str], list[Receiver]]] | None = None
 
     # Life cycle --------------------------------------------------------------
     def start(self) -> None:
@@ -386,12 +389,13 @@ class Engine:
             if runner.on_main_thread:
                 runner.open()
 
-    @staticmethod
-    def _wire(runners: dict[str, NodeRunner], patch: Patch) -> None:
+    def _wire(self, runners: dict[str, NodeRunner], patch: Patch) -> None:
         downstream: dict[str, dict[str, list[Receiver]]] = {name: {} for name in runners}
         for decl in patch.nodes.values():
             for port, (source, source_port) in decl.inputs.items():
                 downstream[source].setdefault(source_port, []).append(runners[decl.name].mailboxes[port])
+        for (node, port), receivers in (self.taps(patch) if self.taps else {}).items():
+            downstream[node].setdefault(port, []).extend(receivers)
         for name, runner in runners.items():
             runner.downstream = downstream[name]
 

@@ -27,9 +27,19 @@ from engine.packet import types_compatible
 from engine.params import CHOICE, ParamError, ParamSpec, describe
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-TOP_LEVEL_KEYS = ("patch", "nodes", "scenes")
+TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc")
+OSC_KEYS = {  # key: (expected kind, what it is)
+    "listen": ((str, int), "[HOST:]PORT the OSC server binds (127.0.0.1:9000 by default)"),
+    "send_to": (list, "HOST:PORT targets for control streams and the heartbeat"),
+    "allow": (list, "sender addresses allowed when listening beyond 127.0.0.1"),
+    "streams": (list, "which control outputs to send, as node.port patterns (all by default)"),
+    "bundle": (bool, "send the streams as one bundle per tick instead of one message each"),
+    "heartbeat_s": ((int, float), "seconds between status heartbeats"),
+    "query": (bool, "serve OSCQuery (HTTP, same port number as OSC) for discovery"),
+}
 PATCH_KEYS = ("name", "description")
 NODE_RESERVED_KEYS = ("type", "inputs", "params")
+RESERVED_NODE_NAMES = ("tensorstage", "scene")  # OSC address roots of the engine itself
 PARAM_KEYS = ("default", "min", "max", "smoothing_s", "unit", "description")
 
 
@@ -65,6 +75,7 @@ class Patch:
     description: str
     nodes: dict[str, NodeDecl]                # in an order where sources come first
     scenes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    osc: dict[str, Any] = field(default_factory=dict)
 
     def exposed_params(self) -> dict[str, ParamSpec]:
         return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
@@ -127,9 +138,27 @@ class _Validator:
         ordered = self.order(nodes) if not self.problems else nodes
         broken = set(nodes_data) - set(nodes)  # already reported; no follow-on errors
         scenes = self.scenes(data.get("scenes", {}), ordered, broken)
+        osc = self.osc(data.get("osc", {}))
         if self.problems:
             raise PatchError(self.problems)
-        return Patch(self.path, name, description, ordered, scenes)
+        return Patch(self.path, name, description, ordered, scenes, osc)
+
+    def osc(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.problem("osc", f"expected a table, got {describe(data)}")
+            return {}
+        for key, value in data.items():
+            if key not in OSC_KEYS:
+                self.problem(f"osc.{key}", f"unknown key{_suggest(key, OSC_KEYS)}; [osc] has: {', '.join(OSC_KEYS)}")
+                continue
+            kinds, _ = OSC_KEYS[key]
+            kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+            if not any(_is_kind(value, kind) for kind in kinds):
+                expected = " or ".join(_KIND_NAMES[kind] for kind in kinds)
+                self.problem(f"osc.{key}", f"expected {expected}, got {describe(value)}")
+            elif isinstance(value, list) and not all(isinstance(item, str) for item in value):
+                self.problem(f"osc.{key}", "expected a list of strings")
+        return data
 
     def patch_header(self, header: Any) -> tuple[str, str]:
         default_name = self.path.stem if self.path else "patch"
@@ -154,6 +183,10 @@ class _Validator:
         if not NODE_NAME.match(name):
             self.node_problem(name, "name", "a node name is lower case letters, digits and _, "
                                             "starting with a letter (it becomes an OSC address)")
+            return None
+        if name in RESERVED_NODE_NAMES:
+            self.node_problem(name, "name", f"{name!r} is reserved for the engine's own OSC addresses; "
+                                            "choose another name")
             return None
         if not isinstance(data, dict):
             self.node_problem(name, "type", f"expected a [nodes.{name}] table, got {describe(data)}")

@@ -67,3 +67,24 @@ def in_child_process(function, *args):
     import multiprocessing
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
+
+
+@pytest.fixture
+def liblo() -> None:
+    """liblo's command-line tools, an OSC implementation independent of ours."""
+    require(shutil.which("oscdump") is not None and shutil.which("oscsend") is not None,
+            "liblo-tools (oscsend, oscdump)")
+
+
+@pytest.fixture
+def puredata() -> str:
+    path = shutil.which("pd")
+    require(path is not None, "Pure Data (puredata-core)")
+    return path
+
+
+def free_udp_port() -> int:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -56,7 +56,7 @@ def test_a_cpu_run_without_tensorflow_models_imports_no_tensorflow(tmp_path):
 def test_check_reports_ok_and_mistakes(tmp_path):
     ok = tensorstage("check", "default")
     assert ok.returncode == 0
-    assert ok.stdout.strip().endswith("default.toml: ok (4 nodes, 8 exposed parameters, 2 scenes)")
+    assert ok.stdout.strip().endswith("default.toml: ok (5 nodes, 8 exposed parameters, 2 scenes)")
     bad = tmp_path / "bad.toml"
     bad.write_text('[nodes.cam]\ntype = "camera"\nwidht = 3\n')
     result = tensorstage("check", str(bad))

@@ -46,9 +46,9 @@ class Mp4Recorder:
         if (frame.shape[1], frame.shape[0]) != self._size:
             frame = cv2.resize(frame, self._size, interpolation=cv2.INTER_AREA)
         due = int((ts_us - self._t0_us) * self.fps / 1e6) + 1  # frames the timeline should hold
-        while self.frames_written < due - 1 and self._last is not None:
+        while self.frames_written < due - 1 and self._last is not None and not self.stopped_reason:
             self._put(self._last)  # the stream was slower than the file: hold the last frame
-        if self.frames_written < due:
+        if self.frames_written < due and not self.stopped_reason:
             self._put(frame)
             self._last = frame
 

@@ -53,3 +53,13 @@ def test_recording_stops_at_its_duration_cap_and_the_node_says_so(tmp_path):
     assert node.events.messages() == [
         f"[rec] recording to {tmp_path / 'patch.mp4'}",
         f"[rec] recording stopped: reached the cap of 1 s ({tmp_path / 'patch.mp4'})"]
+
+
+def test_a_long_gap_past_the_cap_stops_cleanly(tmp_path):
+    recorder = Mp4Recorder(tmp_path / "c.mp4", fps=10.0, max_seconds=2, max_megabytes=100)
+    recorder.write(frame(0), 0)
+    recorder.write(frame(3_600_000_000), 3_600_000_000)   # an hour later: hold, up to the cap
+    recorder.write(frame(3_600_100_000), 3_600_100_000)
+    recorder.close()
+    assert recorder.stopped_reason == "reached the cap of 2 s"
+    assert len(frames_in(tmp_path / "c.mp4")) == 20

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from engine import timecode
+from engine.clock import now_us
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.harness import NodeHarness
@@ -118,10 +119,11 @@ def test_headless_the_window_records_and_honours_blackout_and_freeze(tmp_path):
 
 def test_no_signal_card_after_frames_stop_and_signal_back(tmp_path):
     with headless_window(tmp_path, no_signal_s=0.2) as node:
-        node.feed(video=Packet(frame(1), 1))
+        start = now_us()
+        node.feed(video=Packet(frame(start), start))
         time.sleep(0.25)
         node.node.idle()
-        node.feed(video=Packet(frame(2_000_000), 2_000_000))
+        node.feed(video=Packet(frame(now_us()), now_us()))
     messages = node.events.messages()
     assert any(re.fullmatch(r"\[screen\] no frames for 0\.\d s: showing NO SIGNAL", m) for m in messages)
     assert any(m.startswith("[screen] signal back after") for m in messages)

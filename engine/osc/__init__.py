@@ -1,0 +1,1 @@
+"""OSC: parameters in, control streams and status out, discovery (OSCQuery)."""

@@ -1,0 +1,89 @@
+"""Every OSC address a running patch answers or sends, with types and ranges.
+
+One list serves the server (what may be set), `tensorstage osc list` (what a
+human reads), OSCQuery (what a tool browses) and the examples' tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.osc.patterns import matches
+from engine.packet import CONTROL
+from engine.params import BOOL, CHOICE, FLOAT, INT, ParamSpec
+from engine.patch import Patch
+
+IN, OUT = "in", "out"
+STATUS_PREFIX = "/tensorstage"
+_TYPE_TAGS = {FLOAT: "f", INT: "i", BOOL: "i", CHOICE: "s"}
+
+
+@dataclass(frozen=True)
+class OscAddress:
+    address: str
+    direction: str          # "in": the engine listens; "out": the engine sends
+    type_tag: str           # OSC type tags of the arguments
+    description: str
+    kind: str               # param, command, stream, status
+    spec: ParamSpec | None = None
+
+    @property
+    def range_text(self) -> str:
+        spec = self.spec
+        if spec is None:
+            return ""
+        if spec.type == CHOICE:
+            return "|".join(spec.choices)
+        if spec.type == BOOL:
+            return "0|1"
+        return f"{spec.min:g}..{spec.max:g}" if spec.range else ""
+
+
+def stream_addresses(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[OscAddress]:
+    """The control outputs sent out, `/node/port`, filtered by `streams` patterns of node.port."""
+    out = []
+    for decl in patch.nodes.values():
+        for port in decl.node_class.outputs:
+            if port.type != CONTROL:
+                continue
+            if not any(matches(pattern, f"{decl.name}.{port.name}") for pattern in streams):
+                continue
+            out.append(OscAddress(f"/{decl.name}/{port.name}", OUT, "f",
+                                  port.description or f"{port.name} of {decl.name} ({decl.type})", "stream"))
+    return out
+
+
+def status_addresses(patch: Patch) -> list[OscAddress]:
+    fixed = [
+        ("alive", "f", "seconds since start; sent every heartbeat"),
+        ("patch", "s", "name of the running patch"),
+        ("scene", "s", "last scene recalled ('' if none)"),
+        ("errors", "i", "node errors since start"),
+        ("dropped", "i", "frames dropped by flow limiting since start"),
+        ("osc/ignored", "i", "OSC messages ignored (unknown address, bad type, malformed)"),
+    ]
+    out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
+    for name in patch.nodes:
+        out += [
+            OscAddress(f"{STATUS_PREFIX}/{name}/fps", OUT, "f", f"frames per second of {name}", "status"),
+            OscAddress(f"{STATUS_PREFIX}/{name}/latency_ms", OUT, "f",
+                       f"median latency at {name} (ms since capture)", "status"),
+            OscAddress(f"{STATUS_PREFIX}/{name}/dropped", OUT, "i", f"frames {name} dropped", "status"),
+        ]
+    return out
+
+
+def address_space(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[OscAddress]:
+    addresses = [OscAddress(f"/{key}", IN, _TYPE_TAGS[spec.type], spec.description, "param", spec)
+                 for key, spec in patch.exposed_params().items()]
+    addresses += [
+        OscAddress("/scene/recall", IN, "s[f]", "recall a scene by name, with an optional fade in seconds",
+                   "command"),
+        OscAddress("/scene/store", IN, "s", "store the current values as a scene", "command"),
+    ]
+    return addresses + stream_addresses(patch, streams) + status_addresses(patch)
+
+
+def describe_value(spec: ParamSpec, value: Any) -> Any:
+    return int(value) if spec.type == BOOL else value

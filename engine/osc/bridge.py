@@ -1,0 +1,137 @@
+"""Puts OSC around a running engine: server, streams out, heartbeat, OSCQuery.
+
+Settings come from the patch's [osc] table, and the command line overrides
+them. OSC in listens on 127.0.0.1:9000 unless told otherwise; it binds beyond
+the loopback only when asked, and then honours an allow-list of senders. A port
+that is taken is reported and the show runs on without OSC in.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import ERROR, INFO
+from engine.graph import Engine, Receiver
+from engine.osc.address_space import STATUS_PREFIX, address_space, stream_addresses
+from engine.osc.query import OscQueryServer
+from engine.osc.sender import Heartbeat, OscSender, StreamTap, parse_target
+from engine.osc.server import OscServer
+from engine.patch import Patch
+
+DEFAULT_LISTEN = ("127.0.0.1", 9000)
+
+
+@dataclass
+class OscConfig:
+    listen: tuple[str, int] | None = DEFAULT_LISTEN
+    send_to: list[tuple[str, int]] = field(default_factory=list)
+    allow: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ("*",)
+    bundle: bool = False
+    heartbeat_s: float = 1.0
+    query: bool = True
+
+
+def osc_config(patch: Patch, listen: str | None = None, send_to: list[str] | None = None,
+               off: bool = False) -> OscConfig:
+    """The patch's [osc] settings with the command line's on top. ValueError on a bad address."""
+    settings = patch.osc
+    config = OscConfig(
+        allow=tuple(settings.get("allow", ())), streams=tuple(settings.get("streams", ("*",))),
+        bundle=settings.get("bundle", False), heartbeat_s=float(settings.get("heartbeat_s", 1.0)),
+        query=settings.get("query", True))
+    chosen = listen if listen is not None else settings.get("listen")
+    if off:
+        config.listen = None
+    elif chosen is not None:
+        config.listen = parse_target(str(chosen))
+    config.send_to = [parse_target(t) for t in (send_to or settings.get("send_to", []))]
+    return config
+
+
+class OscBridge:
+    def __init__(self, engine: Engine, config: OscConfig) -> None:
+        self.engine, self.config = engine, config
+        self.server: OscServer | None = None
+        self.sender: OscSender | None = None
+        self.heartbeat: Heartbeat | None = None
+        self.query: OscQueryServer | None = None
+        self.scene = ""
+        self.started = time.monotonic()
+
+    def start(self) -> None:
+        """Call before `engine.start()`, so the stream taps are in the first wiring."""
+        events, config = self.engine.events, self.config
+        if config.listen is not None:
+            host, port = config.listen
+            if host not in ("127.0.0.1", "localhost") and not config.allow:
+                events.add(INFO, "osc", f"listening on {host}: any machine on the network can change "
+                                        "parameters; set [osc] allow = [...] to limit who")
+            try:
+                self.server = OscServer(self.engine.store, events, host, port, config.allow, self._scene_recalled)
+            except OSError as error:
+                events.add(ERROR, "osc", f"cannot listen on {host}:{port} ({error.strerror}); running without OSC in")
+            else:
+                self.server.start()
+                events.add(INFO, "osc", f"listening for OSC on {self.server.host}:{self.server.port} (UDP)"
+                           + (f", allowing {', '.join(config.allow)}" if config.allow else ""))
+                if config.query:
+                    self._start_query(host, self.server.port)
+        if config.send_to:
+            self.sender = OscSender(config.send_to, config.bundle)
+            self.sender.start()
+            self.engine.taps = self._taps
+            self.heartbeat = Heartbeat(self.sender, self.status_messages, config.heartbeat_s)
+            self.heartbeat.start()
+            events.add(INFO, "osc", "sending streams and a heartbeat to "
+                       + ", ".join(f"{h}:{p}" for h, p in config.send_to)
+                       + (" as bundles" if config.bundle else ""))
+
+    def _start_query(self, host: str, port: int) -> None:
+        try:
+            self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port)
+        except OSError as error:
+            self.engine.events.add(ERROR, "osc", f"OSCQuery cannot listen on {host}:{port} ({error.strerror})")
+            return
+        self.query.start()
+        self.engine.events.add(INFO, "osc", f"OSCQuery on http://{host}:{self.query.port}/")
+
+    def stop(self) -> None:
+        for part in (self.heartbeat, self.query, self.server, self.sender):
+            if part is not None:
+                part.stop()
+
+    def addresses(self):
+        return address_space(self.engine.patch, self.config.streams)
+
+    def _taps(self, patch: Patch) -> dict[tuple[str, str], list[Receiver]]:
+        assert self.sender is not None
+        taps: dict[tuple[str, str], list[Receiver]] = {}
+        for entry in stream_addresses(patch, self.config.streams):
+            node, port = entry.address[1:].split("/")
+            taps[(node, port)] = [StreamTap(entry.address, self.sender)]
+        return taps
+
+    def _scene_recalled(self, name: str) -> None:
+        self.scene = name
+        self.engine.events.add(INFO, "osc", f"scene {name!r} recalled")
+
+    def status_messages(self) -> list[tuple[str, tuple[Any, ...]]]:
+        nodes = self.engine.snapshot()
+        messages: list[tuple[str, tuple[Any, ...]]] = [
+            (f"{STATUS_PREFIX}/alive", (round(time.monotonic() - self.started, 3),)),
+            (f"{STATUS_PREFIX}/patch", (self.engine.patch.name,)),
+            (f"{STATUS_PREFIX}/scene", (self.scene,)),
+            (f"{STATUS_PREFIX}/errors", (sum(f["errors"] for f in nodes.values()),)),
+            (f"{STATUS_PREFIX}/dropped", (sum(f["dropped"] for f in nodes.values()),)),
+            (f"{STATUS_PREFIX}/osc/ignored", (self.server.ignored if self.server else 0,)),
+        ]
+        for name, figures in nodes.items():
+            messages += [
+                (f"{STATUS_PREFIX}/{name}/fps", (float(figures["fps"]),)),
+                (f"{STATUS_PREFIX}/{name}/latency_ms", (float(figures["latency_p50_ms"] or 0.0),)),
+                (f"{STATUS_PREFIX}/{name}/dropped", (int(figures["dropped"]),)),
+            ]
+        return messages

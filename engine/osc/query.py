@@ -1,0 +1,106 @@
+"""OSCQuery: the parameter namespace as JSON over HTTP, for tools that browse it.
+
+Follows the OSCQuery proposal (Vidvox): GET / returns the tree of CONTENTS with
+FULL_PATH, TYPE, VALUE, RANGE, DESCRIPTION, ACCESS (1 read, 2 write, 3 both) and
+UNIT; GET /a/b returns that node; `?VALUE`, `?TYPE`, `?RANGE`... return one
+attribute; `?HOST_INFO` names the server and its OSC port. Values are read from
+the parameter store at the moment of the request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from engine.osc.address_space import IN, OscAddress
+from engine.params import BOOL, ParamStore
+
+ACCESS = {"in": 2, "out": 1}
+
+
+def namespace(addresses: list[OscAddress], store: ParamStore | None) -> dict[str, Any]:
+    root: dict[str, Any] = {"FULL_PATH": "/", "ACCESS": 0, "CONTENTS": {}}
+    for entry in addresses:
+        node = root
+        parts = entry.address.strip("/").split("/")
+        for i, part in enumerate(parts):
+            node = node["CONTENTS"].setdefault(part, {
+                "FULL_PATH": "/" + "/".join(parts[: i + 1]), "ACCESS": 0, "CONTENTS": {}})
+        node.update({"TYPE": entry.type_tag.replace("[", "").replace("]", ""),
+                     "DESCRIPTION": entry.description, "ACCESS": ACCESS[entry.direction]})
+        spec = entry.spec
+        if spec is not None:
+            value = store.target(entry.address[1:]) if store is not None else spec.default
+            node["VALUE"] = [int(value) if spec.type == BOOL else value]
+            node["ACCESS"] = 3 if entry.direction == IN else 1
+            if spec.choices:
+                node["RANGE"] = [{"VALS": list(spec.choices)}]
+            elif spec.type == BOOL:
+                node["RANGE"] = [{"MIN": 0, "MAX": 1}]
+            elif spec.range:
+                node["RANGE"] = [{"MIN": spec.min, "MAX": spec.max}]
+            if spec.unit:
+                node["UNIT"] = [spec.unit]
+    _drop_empty_contents(root)
+    return root
+
+
+def _drop_empty_contents(node: dict[str, Any]) -> None:
+    """Leaves carry no CONTENTS (the proposal's shape)."""
+    for child in node.get("CONTENTS", {}).values():
+        _drop_empty_contents(child)
+    if "CONTENTS" in node and not node["CONTENTS"] and node["FULL_PATH"] != "/":
+        del node["CONTENTS"]
+
+
+class OscQueryServer:
+    def __init__(self, addresses: Callable[[], list[OscAddress]], store: ParamStore, host: str, port: int,
+                 osc_port: int, name: str = "tensorstage") -> None:
+        self.addresses, self.store = addresses, store
+        self.host_info = {"NAME": name, "OSC_IP": host, "OSC_PORT": osc_port, "OSC_TRANSPORT": "UDP",
+                          "EXTENSIONS": {"ACCESS": True, "VALUE": True, "RANGE": True, "DESCRIPTION": True,
+                                         "UNIT": True, "TYPE": True}}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                status, body = outer.answer(self.path)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass  # requests are not news
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="oscquery", daemon=True)
+
+    def answer(self, raw_path: str) -> tuple[int, Any]:
+        parts = urlsplit(raw_path)
+        if parts.query == "HOST_INFO":
+            return 200, self.host_info
+        node = namespace(self.addresses(), self.store)
+        for part in [p for p in parts.path.split("/") if p]:
+            node = node.get("CONTENTS", {}).get(part)
+            if node is None:
+                return 404, {"error": f"no OSC address {parts.path}"}
+        if parts.query:
+            if parts.query not in node:
+                return 204 if parts.query == "VALUE" else 400, {}
+            return 200, {parts.query: node[parts.query]}
+        return 200, node
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

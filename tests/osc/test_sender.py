@@ -1,0 +1,64 @@
+"""What we send, checked against golden bytes and against liblo's own parser."""
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from engine.osc.sender import OscSender, encode, parse_target
+from tests.conftest import free_udp_port
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_encoding_matches_liblo_byte_for_byte():
+    assert encode("/color/saturation", 0.25) == (GOLDEN / "float.bin").read_bytes()
+    assert encode("/mirror/horizontal", 1) == (GOLDEN / "int.bin").read_bytes()
+    assert encode("/color/saturation", "hello") == (GOLDEN / "string.bin").read_bytes()
+    assert encode("/scene/recall", "grey", 2.5) == (GOLDEN / "scene_recall.bin").read_bytes()
+
+
+def test_oscdump_reads_what_we_send(liblo):
+    port = free_udp_port()
+    dump = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        sender = OscSender([("127.0.0.1", port)])
+        sender.start()
+        sender.send("/analysis/motion", 0.125)
+        sender.send("/tensorstage/patch", "default")
+        sender.send("/tensorstage/errors", 3)
+        bundled = OscSender([("127.0.0.1", port)], bundle=True)
+        bundled.start()
+        bundled.send_now([("/tensorstage/alive", (1.5,)), ("/tensorstage/dropped", (7,))])
+        time.sleep(0.5)
+    finally:
+        dump.terminate()
+        out, _ = dump.communicate(timeout=5)
+    lines = [" ".join(line.split()[-3:]) for line in out.splitlines() if line.strip()]
+    assert "/analysis/motion f 0.125000" in lines
+    assert '/tensorstage/patch s "default"' in lines
+    assert "/tensorstage/errors i 3" in lines
+    assert "/tensorstage/alive f 1.500000" in lines and "/tensorstage/dropped i 7" in lines
+
+
+def test_a_missing_peer_is_counted_not_raised():
+    port = free_udp_port()     # nobody listens: Linux answers with ICMP, the next send fails
+    sender = OscSender([("127.0.0.1", port)])
+    sender.start()
+    for _ in range(5):
+        sender.send("/x", 1.0)
+        time.sleep(0.01)
+    assert sender.sent + sender.send_errors == 5
+
+
+def test_parse_target():
+    assert parse_target("9000") == ("127.0.0.1", 9000)
+    assert parse_target("10.0.0.5:7000") == ("10.0.0.5", 7000)
+    for bad in ("host:", "host:99999", "x"):
+        try:
+            parse_target(bad)
+        except ValueError as error:
+            assert bad in str(error)
+        else:
+            raise AssertionError(bad)
