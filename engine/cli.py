@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--fps", type=float, default=30.0, help="rate of the test pattern")
     video.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     video.set_defaults(func=_bench_video)
+    osc_bench = benches.add_parser("osc", help="video latency while another process floods the OSC server")
+    osc_bench.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
+    osc_bench.add_argument("--rate", type=float, default=10000.0, help="messages per second (default 10000)")
+    osc_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    osc_bench.set_defaults(func=_bench_osc)
 
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
@@ -117,6 +122,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from engine.graph import Engine, PatchWatcher
+    from engine.realtime import tune_for_real_time
     from engine.node import EngineContext
     from engine.patch import PatchError, load_patch
     from engine.status import Console, table
@@ -150,6 +156,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         osc.start()
         engine.start()
+        tune_for_real_time()
         if watcher:
             watcher.start()
         last_status = 0.0
@@ -206,6 +213,11 @@ def _osc_list(args: argparse.Namespace) -> int:
 def _bench_video(args: argparse.Namespace) -> int:
     from engine.bench.video import main as bench_video
     return bench_video(args.seconds, args.slow_ms, args.width, args.height, args.fps, args.json)
+
+
+def _bench_osc(args: argparse.Namespace) -> int:
+    from engine.bench.osc import main as bench_osc
+    return bench_osc(args.seconds, args.rate, args.json)
 
 
 def _devices(args: argparse.Namespace) -> int:

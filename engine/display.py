@@ -11,6 +11,8 @@ import re
 import shutil
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 
 def display_problem() -> str | None:
@@ -55,3 +57,21 @@ def monitors() -> list[str]:
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line.strip() for line in out.splitlines()[1:] if line.strip()]
+
+
+def start_private_display() -> subprocess.Popen | None:
+    """No display: start a private Xvfb (for a benchmark) and point DISPLAY at it;
+    None when Xvfb is not installed."""
+    if shutil.which("Xvfb") is None:
+        return None
+    for number in range(90, 100):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists():
+            server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            os.environ["DISPLAY"] = f":{number}"
+            for _ in range(50):
+                if display_problem() is None:
+                    return server
+                time.sleep(0.1)
+            server.terminate()
+    return None

@@ -127,3 +127,13 @@ def test_the_installed_command_finds_its_patches_from_any_folder(tmp_path):
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert "default.toml: ok" in result.stdout
+
+
+def test_osc_list_prints_the_address_space():
+    result = tensorstage("osc", "list", "default")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("/")}
+    assert rows["/color/saturation"][:4] == ["in", "f", "0..2", "1.0"]
+    assert rows["/screen/blackout"][:4] == ["in", "i", "0|1", "0"]
+    assert rows["/analysis/motion"][:2] == ["out", "f"]
+    assert rows["/tensorstage/alive"][:2] == ["out", "f"]

@@ -227,3 +227,17 @@ def test_bundled_patches_are_valid_and_say_why_each_node_is_there(name):
 def test_a_node_can_check_its_options_together(tmp_path):
     assert problems(tmp_path, '[nodes.clip]\ntype = "video_file"\n') == [
         'show.toml: node "clip", key "path": a video_file node needs a path']
+
+
+def test_engine_address_roots_are_reserved_node_names(tmp_path):
+    assert problems(tmp_path, '[nodes.scene]\ntype = "test_ticks"\n') == [
+        'show.toml: node "scene", key "name": \'scene\' is reserved for the engine\'s own OSC addresses; '
+        'choose another name']
+
+
+def test_osc_settings_are_checked(tmp_path):
+    text = GOOD + '\n[osc]\nlisten = 9000\nsend_to = "127.0.0.1:9001"\nbundel = true\n'
+    assert problems(tmp_path, text) == [
+        'show.toml: key "osc.send_to": expected a list, got the string \'127.0.0.1:9001\'',
+        'show.toml: key "osc.bundel": unknown key; did you mean "bundle"?; [osc] has: listen, send_to, '
+        'allow, streams, bundle, heartbeat_s, query']

@@ -13,8 +13,6 @@ of `--slow-ms`), which must lower the frame rate without letting latency grow.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -25,11 +23,12 @@ import numpy as np
 from engine import timecode
 from engine.bench.report import print_table, write_json
 from engine.clock import now_us
-from engine.display import display_problem
+from engine.display import display_problem, start_private_display
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.node import EngineContext
 from engine.patch import parse_patch
+from engine.realtime import tune_for_real_time
 
 MASK = (1 << timecode.DATA_BITS) - 1
 TITLE = "tensorstage-bench-video-{}"
@@ -98,6 +97,7 @@ def run_scenario(name: str, patch_text: str, seconds: float) -> dict[str, Any]:
                     EventLog())
     grabber = WindowGrabber()
     engine.start()
+    tune_for_real_time()
     grabber.start()
     title = TITLE.format(name)
     started = time.monotonic()
@@ -150,28 +150,10 @@ def run_in_fresh_process(function, *args):
         return pool.apply(function, args)
 
 
-def _start_private_display() -> subprocess.Popen | None:
-    """No display: start a private Xvfb for the benchmark, if there is one."""
-    if shutil.which("Xvfb") is None:
-        return None
-    for number in range(90, 100):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists():
-            server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            os.environ["DISPLAY"] = f":{number}"
-            for _ in range(50):
-                if display_problem() is None:
-                    return server
-                time.sleep(0.1)
-            server.terminate()
-    return None
-
-
 def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, json_path: Path | None) -> int:
-    private = None
     problem = display_problem()
+    private = start_private_display() if problem is not None else None
     if problem is not None:
-        private = _start_private_display()
         if private is None:
             print(f"bench video needs a display to grab pixels from ({problem}); install Xvfb or run under one")
             return 1

@@ -20,12 +20,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import socket
 import threading
 import time
 from collections import Counter, defaultdict
 from typing import Any, Callable
 
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket
 
 from engine.events import OSC, EventLog
@@ -33,6 +35,8 @@ from engine.osc.patterns import compile_pattern, is_pattern
 from engine.params import ParamError, ParamStore
 
 MAX_SCHEDULED = 10_000
+BATCH_MAX = 1024   # datagrams read in one go
+BATCH_BUSY = 8     # a batch this large means a flood: pause between batches
 
 
 class _QuietPythonOsc(logging.Filter):
@@ -45,6 +49,15 @@ class _QuietPythonOsc(logging.Filter):
 
 
 logging.getLogger().addFilter(_QuietPythonOsc())
+
+
+def lower_priority_of_this_thread(niceness: int = 10) -> None:
+    """Control traffic yields the CPU to frames and sound when both want it
+    (Linux schedules threads, so a thread can have its own niceness)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (OSError, AttributeError):
+        pass
 
 
 class OscServer:
@@ -80,22 +93,36 @@ class OscServer:
 
     # The loop ----------------------------------------------------------------
     def _serve(self) -> None:
+        """Wait for a datagram, then drain what else has arrived. Under a flood the
+        loop pauses 1 ms between batches, so it takes the GIL a few hundred times
+        a second instead of once per datagram (the video threads need it too);
+        light traffic is applied the moment it arrives."""
+        lower_priority_of_this_thread()
         while self._running.is_set():
             timeout = 0.1
             if self._scheduled:
                 timeout = min(timeout, max(0.0, self._scheduled[0][0] - time.time()))
             self.sock.settimeout(timeout)
             try:
-                data, (sender, _) = self.sock.recvfrom(65536)
+                batch = [self.sock.recvfrom(65536)]
             except (socket.timeout, BlockingIOError):
-                data = None
+                batch = []
             except OSError:
                 if not self._running.is_set():
                     return
                 continue
-            if data is not None:
+            if batch:
+                self.sock.setblocking(False)
+                try:
+                    while len(batch) < BATCH_MAX:
+                        batch.append(self.sock.recvfrom(65536))
+                except (BlockingIOError, OSError):
+                    pass
+            for data, (sender, _) in batch:
                 self.handle_datagram(data, sender)
             self._run_due()
+            if len(batch) >= BATCH_BUSY:
+                time.sleep(0.001)
 
     def handle_datagram(self, data: bytes, sender: str = "127.0.0.1") -> None:
         self.counts["datagrams"] += 1
@@ -103,6 +130,10 @@ class OscServer:
             self._ignore("refused", f"from {sender}", "sender is not on the allow-list; ignored")
             return
         try:
+            if data[:1] == b"/":  # a plain message, the common case: no bundle, no timetag
+                message = OscMessage(data)
+                self.apply(message.address, message.params)
+                return
             messages = OscPacket(data).messages
         except Exception as error:  # noqa: BLE001 - python-osc raises several kinds on garbage
             self._ignore("malformed", "", f"malformed datagram of {len(data)} bytes ignored "
@@ -142,10 +173,10 @@ class OscServer:
             self._set(f"/{key}", key, args)
 
     def _targets(self, address: str) -> list[str]:
-        exposed = self.store.exposed()
         if not is_pattern(address):
-            key = address[1:]
-            return [key] if key in exposed else []
+            spec = self.store.specs.get(address[1:])
+            return [address[1:]] if spec is not None and spec.exposed else []
+        exposed = self.store.exposed()
         try:
             regex = compile_pattern(address[1:])
         except ValueError:
