@@ -1,10 +1,11 @@
 """The running graph: mailboxes between nodes, a thread per node, live reload.
 
-Scheduling follows MediaPipe's flow limiter. Every input of a node is a
-latest-wins mailbox holding at most one waiting packet: when a packet arrives
-before the node took the previous one, the previous one is dropped and counted.
-So a slow node lowers its own frame rate and never builds a queue, and the
-latency of a stream stays bounded by the time of its slowest node.
+Scheduling follows MediaPipe's flow limiter. Every video or control input of a
+node is a latest-wins mailbox holding at most one waiting packet: when a packet
+arrives before the node took the previous one, the previous one is dropped and
+counted. So a slow node lowers its own frame rate and never builds a queue, and
+the latency of a stream stays bounded by the time of its slowest node. Audio
+inputs are the exception: every block matters, so they queue (bounded).
 
 Each source has a thread that opens it (retrying with backoff if the device is
 missing), then calls `process` in a loop; an error there closes and reopens the
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from engine.clock import now_us
 from engine.events import ERROR, INFO, RELOAD, EventLog
 from engine.node import EngineContext, Node
-from engine.packet import Packet
+from engine.packet import AUDIO, Packet
 from engine.params import ParamStore, ParamView
 from engine.patch import NodeDecl, Patch
 from engine.stats import NodeStats
@@ -66,17 +68,45 @@ class Mailbox:
         return self._item is not None
 
 
+class QueueMailbox(Mailbox):
+    """An audio input: every block matters, so blocks queue in order, up to
+    `capacity`; past that the oldest is dropped and counted (a stalled node
+    must not make audio late forever)."""
+
+    def __init__(self, port: str, trigger: bool, wakeup: threading.Condition, capacity: int = 32) -> None:
+        super().__init__(port, trigger, wakeup)
+        self.capacity = capacity
+        self._items: deque[Packet] = deque()
+
+    def put(self, packet: Packet) -> None:
+        with self._wakeup:
+            if len(self._items) >= self.capacity:
+                self._items.popleft()
+                self.dropped += 1
+            self._items.append(packet)
+            self.received += 1
+            self._wakeup.notify()
+
+    def take(self) -> Packet | None:
+        return self._items.popleft() if self._items else None
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._items)
+
+
 class NodeRunner:
     """Runs one node: its mailboxes, its thread, its figures, its bypass."""
 
-    def __init__(self, decl: NodeDecl, node: Node, events: EventLog) -> None:
+    def __init__(self, decl: NodeDecl, node: Node, events: EventLog, queued: frozenset[str] = frozenset()) -> None:
         self.decl, self.node, self.events = decl, node, events
         self.name = decl.name
         self.stats = NodeStats()
         self.is_source = node.is_source()
         self._wakeup = threading.Condition()
-        self.mailboxes = {port.name: Mailbox(port.name, port.trigger, self._wakeup)
-                          for port in node.inputs}
+        # Audio queues: ports typed audio, and `queued` ones (an `any` port fed by audio).
+        self.mailboxes = {port.name: (QueueMailbox if port.type == AUDIO or port.name in queued else Mailbox)(
+                              port.name, port.trigger, self._wakeup) for port in node.inputs}
         self.downstream: dict[str, list[Receiver]] = {}
         self.opened = False
         self.bypassed = False       # open failed: every packet is bypassed
@@ -243,6 +273,10 @@ class NodeRunner:
         return figures
 
 
+def _output_type(patch: Patch, node: str, port: str) -> str:
+    return next(p.type for p in patch.nodes[node].node_class.outputs if p.name == port)
+
+
 def _explain(error: BaseException) -> str:
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -282,7 +316,7 @@ class Engine:
     def start(self) -> None:
         """Open every node and start the threads. Call from the main thread."""
         self.started_us = now_us()
-        self.runners = self._build(self.patch.nodes.values())
+        self.runners = self._build(self.patch.nodes.values(), self.patch)
         self._open_off_main_thread(self.runners.values())
         self._open_main_thread(self.runners.values())
         self._wire(self.runners, self.patch)
@@ -328,7 +362,7 @@ class Engine:
         the window; `step` then swaps the wiring on the main thread.
         """
         kept = self._kept(patch)
-        new_runners = self._build(d for n, d in patch.nodes.items() if n not in kept)
+        new_runners = self._build((d for n, d in patch.nodes.items() if n not in kept), patch)
         self._open_off_main_thread(new_runners.values(), on_this_thread=True)
         with self._pending_lock:
             self._pending.append(_PendingSwap(patch, new_runners))
@@ -364,12 +398,14 @@ class Engine:
                            if any(r.name not in patch.nodes for r in removed) else ""))
 
     # Building blocks -----------------------------------------------------------
-    def _build(self, decls: Any) -> dict[str, NodeRunner]:
+    def _build(self, decls: Any, patch: Patch) -> dict[str, NodeRunner]:
         runners = {}
         for decl in decls:
             node = decl.node_class(decl.name, dict(decl.options), ParamView(self.store, decl.name),
                                    self.context)
-            runners[decl.name] = NodeRunner(decl, node, self.events)
+            fed_audio = frozenset(port for port, (source, source_port) in decl.inputs.items()
+                                  if _output_type(patch, source, source_port) == AUDIO)
+            runners[decl.name] = NodeRunner(decl, node, self.events, fed_audio)
         return runners
 
     def _open_off_main_thread(self, runners: Any, on_this_thread: bool = False) -> None:

@@ -126,6 +126,8 @@ _NODE_MODULES = (
     "engine.sources.test_pattern",
     "engine.sources.camera",
     "engine.sources.video_file",
+    "engine.sources.tone",
+    "engine.sources.microphone",
     "engine.processors.color_adjust",
     "engine.processors.mirror",
     "engine.processors.fit",
@@ -136,6 +138,7 @@ _NODE_MODULES = (
     "engine.processors.stall",
     "engine.sinks.recorder",
     "engine.sinks.window",
+    "engine.sinks.speakers",
 )
 _loaded = False
 

@@ -71,3 +71,24 @@ def test_parameters_are_read_smoothed_at_each_process():
         node.set_param("delay_ms", 10.0)
         clock_now[0] = 500_000
         assert node.node.param["delay_ms"] == pytest.approx(5.0)
+
+
+def test_audio_inputs_queue_every_block_in_order():
+    import numpy as np
+
+    from engine.node import Node, Port
+    from engine.packet import AUDIO
+
+    class Passing(Node):
+        type_name = "test_audio_pass"
+        inputs = (Port("audio", AUDIO),)
+        outputs = (Port("audio", AUDIO),)
+
+        def process(self, inputs):
+            return {"audio": inputs["audio"]}
+
+    with NodeHarness(Passing) as node:
+        for ts in range(1, 6):
+            node.push("audio", Packet(np.zeros((4, 1), np.float32), ts))
+        assert [node.step()["audio"].ts_us for _ in range(5)] == [1, 2, 3, 4, 5]
+        assert node.stats["dropped"] == 0

@@ -1,0 +1,1 @@
+"""Audio: ring buffers between threads and device callbacks, and speaker safety."""

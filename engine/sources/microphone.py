@@ -1,0 +1,78 @@
+"""A microphone (or any PortAudio input): blocks stamped with their capture time.
+
+The callback copies into a ring and notes when the block was captured, on the
+stream's clock; that clock is restated on the engine clock (DeviceClockMap), so
+an audio block's timestamp is comparable with a camera frame's. A device that
+fails or vanishes is closed and reopened by the engine with backoff.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from engine.audio.device import AUDIO_OPTIONS_HELP, device_argument, sounddevice
+from engine.audio.ring import AudioRing
+from engine.clock import DeviceClockMap, now_us
+from engine.node import Node, Option, Port, register
+from engine.packet import AUDIO, Packet
+
+
+class DeviceLost(RuntimeError):
+    pass
+
+
+@register
+class MicrophoneSource(Node):
+    type_name = "microphone"
+    description = "Audio from an input device, in blocks stamped at capture."
+    outputs = (Port("audio", AUDIO, "float32 blocks, frames x channels"),)
+    options = {
+        "device": Option((int, str), "", AUDIO_OPTIONS_HELP["device"]),
+        "sample_rate": Option(int, 48000, "samples per second", min=8000, max=192000),
+        "block": Option(int, 256, "frames per block", min=16, max=8192),
+        "channels": Option(int, 1, "input channels", min=1, max=32),
+        "buffer_blocks": Option(int, 4, "device buffer, in periods", min=2, max=32),
+    }
+
+    def open(self) -> None:
+        sd = sounddevice()
+        rate, block = self.opts["sample_rate"], self.opts["block"]
+        self.ring = AudioRing(block * 64, self.opts["channels"])
+        self.clock_map = DeviceClockMap()
+        self._stamps: deque[int] = deque(maxlen=64)   # capture time of each block, engine clock
+        self.overflows = 0
+        self.stream = sd.InputStream(device=device_argument(self.opts["device"]), samplerate=rate,
+                                     blocksize=block, channels=self.opts["channels"], dtype="float32",
+                                     callback=self._callback, latency=self.opts["buffer_blocks"] * block / rate)
+        self.stream.start()
+        self._last_callback_us = now_us()
+        self.report(f"recording from {sd.query_devices(self.stream.device)['name']!r}: {rate} Hz, "
+                    f"{block}-frame blocks, {self.opts['channels']} channel(s)")
+
+    def _callback(self, indata: np.ndarray, frames: int, time, status) -> None:
+        now = now_us()
+        self._last_callback_us = now
+        if status.input_overflow:
+            self.overflows += 1
+        self.clock_map.observe(time.currentTime, now)
+        self._stamps.append(self.clock_map.to_engine_us(time.inputBufferAdcTime))
+        self.ring.write(indata)
+
+    def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
+        block = self.opts["block"]
+        while self.ring.fill < block:
+            if self.wait(block / self.opts["sample_rate"] / 4):
+                return None
+            if not self.stream.active or now_us() - self._last_callback_us > 2_000_000:
+                raise DeviceLost("the input device stopped delivering audio")
+        ts = self._stamps.popleft() if self._stamps else now_us()
+        return {"audio": Packet(self.ring.read(block), ts)}
+
+    def close(self) -> None:
+        try:
+            self.stream.abort()
+            self.stream.close()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,83 @@
+"""A real round trip on PipeWire's null sink: the tone source plays through the
+speakers sink while the microphone source records the sink's monitor."""
+
+import time
+
+import numpy as np
+
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.patch import parse_patch
+from tests.conftest import in_child_process
+from tests.nodes_for_tests import RECEIVED
+
+PATCH = """
+# The test tone, silent until the test raises its level.
+[nodes.tone]
+type = "tone"
+params.frequency = 1000.0
+params.level_db = -90.0
+
+# The speakers: PipeWire's default sink (a null sink here).
+[nodes.speakers]
+type = "speakers"
+device = "pipewire"
+inputs.audio = "tone.audio"
+
+# The microphone: PipeWire's default source, the null sink's monitor.
+[nodes.mic]
+type = "microphone"
+device = "pipewire"
+channels = 2
+
+# Keeps what the microphone heard.
+[nodes.heard]
+type = "test_collect"
+inputs.value = "mic.audio"
+"""
+
+
+def round_trip() -> dict:
+    eng = Engine(parse_patch(PATCH), events=EventLog())
+    eng.start()
+    try:
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            eng.step(0.01)
+        from engine.clock import now_us
+        on_us = now_us()
+        eng.store.set("tone/level_db", -12.0, fade_s=0)
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            eng.step(0.01)
+        speakers = eng.runners["speakers"].node
+        figures = {"underflows": speakers.ring.underflows, "device_underflows": speakers.device_underflows,
+                   "latency_ms": speakers.latency_ms(), "nonfinite": speakers.safety.nonfinite_blocks}
+    finally:
+        eng.stop()
+    blocks = [(p.ts_us, p.value) for p, _ in RECEIVED["heard"]]
+    return {"blocks": blocks, "on_us": on_us, "figures": figures, "messages": eng.events.messages()}
+
+
+def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire):
+    result = in_child_process(round_trip)
+    blocks, on_us = result["blocks"], result["on_us"]
+    assert len(blocks) > 300, result["messages"]
+    stamps = [ts for ts, _ in blocks]
+    assert stamps == sorted(stamps)                          # capture times only go up
+    audio = np.concatenate([b for _, b in blocks])[:, 0]
+    rate, block = 48000, 256
+    # Where the tone starts in the recording, on the engine clock.
+    first_loud = next(i for i, (_, b) in enumerate(blocks) if np.abs(b).max() > 0.05)
+    offset = int(np.argmax(np.abs(blocks[first_loud][1][:, 0]) > 0.05))
+    heard_us = blocks[first_loud][0] + offset * 1e6 / rate
+    round_trip_ms = (heard_us - on_us) / 1000
+    assert 0 < round_trip_ms < 500, round_trip_ms
+    # The frequency of what came back, from the last second.
+    tail = audio[-rate:]
+    spectrum = np.abs(np.fft.rfft(tail * np.hanning(len(tail))))
+    peak_hz = np.argmax(spectrum) * rate / len(tail)
+    assert abs(peak_hz - 1000) < 5
+    assert np.abs(tail).max() < 0.3                          # -12 dBFS, through the limiter untouched
+    assert result["figures"]["nonfinite"] == 0
+    print(f"round trip {round_trip_ms:.1f} ms; {result['figures']}")
