@@ -136,6 +136,7 @@ _NODE_MODULES = (
     "engine.processors.trail",
     "engine.processors.video_analysis",
     "engine.processors.stall",
+    "engine.processors.audio_analysis",
     "engine.sinks.recorder",
     "engine.sinks.window",
     "engine.sinks.speakers",

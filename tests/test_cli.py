@@ -56,7 +56,7 @@ def test_a_cpu_run_without_tensorflow_models_imports_no_tensorflow(tmp_path):
 def test_check_reports_ok_and_mistakes(tmp_path):
     ok = tensorstage("check", "default")
     assert ok.returncode == 0
-    assert ok.stdout.strip().endswith("default.toml: ok (5 nodes, 8 exposed parameters, 2 scenes)")
+    assert ok.stdout.strip().endswith("default.toml: ok (7 nodes, 8 exposed parameters, 2 scenes)")
     bad = tmp_path / "bad.toml"
     bad.write_text('[nodes.cam]\ntype = "camera"\nwidht = 3\n')
     result = tensorstage("check", str(bad))
@@ -68,7 +68,7 @@ def test_check_reports_ok_and_mistakes(tmp_path):
 def test_run_an_unknown_patch_names_the_bundled_ones():
     result = tensorstage("run", "nosuchpatch", "--duration", "1")
     assert result.returncode == 1
-    assert result.stderr.splitlines() == ["nosuchpatch: no such patch file", "bundled patches: default, feedback"]
+    assert result.stderr.splitlines() == ["nosuchpatch: no such patch file", "bundled patches: default, feedback, mic_monitor"]
 
 
 def test_default_run_falls_back_says_so_and_records_a_live_file(tmp_path):

@@ -34,21 +34,36 @@ class MicrophoneSource(Node):
         "block": Option(int, 256, "frames per block", min=16, max=8192),
         "channels": Option(int, 1, "input channels", min=1, max=32),
         "buffer_blocks": Option(int, 4, "device buffer, in periods", min=2, max=32),
+        "optional": Option(bool, False, "no input device is fine: say so once, then look for one quietly "
+                                        "every `retry_s`"),
+        "retry_s": Option(float, 5.0, "how often an optional microphone looks for a device", min=0.5, max=600),
     }
 
     def open(self) -> None:
-        sd = sounddevice()
-        rate, block = self.opts["sample_rate"], self.opts["block"]
-        self.ring = AudioRing(block * 64, self.opts["channels"])
+        self.ring = AudioRing(self.opts["block"] * 64, self.opts["channels"])
         self.clock_map = DeviceClockMap()
         self._stamps: deque[int] = deque(maxlen=64)   # capture time of each block, engine clock
         self.overflows = 0
-        self.stream = sd.InputStream(device=device_argument(self.opts["device"]), samplerate=rate,
-                                     blocksize=block, channels=self.opts["channels"], dtype="float32",
-                                     callback=self._callback, latency=self.opts["buffer_blocks"] * block / rate)
-        self.stream.start()
+        self.stream = None
+        self._next_look_us = 0
+        try:
+            self._open_stream()
+        except Exception as error:  # noqa: BLE001 - PortAudio fails in many ways
+            if not self.opts["optional"]:
+                raise
+            self.report(f"no audio input device ({error}); going on without sound, looking for a device "
+                        f"every {self.opts['retry_s']:g} s")
+
+    def _open_stream(self) -> None:
+        sd = sounddevice()
+        rate, block = self.opts["sample_rate"], self.opts["block"]
+        stream = sd.InputStream(device=device_argument(self.opts["device"]), samplerate=rate,
+                                blocksize=block, channels=self.opts["channels"], dtype="float32",
+                                callback=self._callback, latency=self.opts["buffer_blocks"] * block / rate)
+        stream.start()
+        self.stream = stream
         self._last_callback_us = now_us()
-        self.report(f"recording from {sd.query_devices(self.stream.device)['name']!r}: {rate} Hz, "
+        self.report(f"recording from {sd.query_devices(stream.device)['name']!r}: {rate} Hz, "
                     f"{block}-frame blocks, {self.opts['channels']} channel(s)")
 
     def _callback(self, indata: np.ndarray, frames: int, time, status) -> None:
@@ -61,6 +76,15 @@ class MicrophoneSource(Node):
         self.ring.write(indata)
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
+        if self.stream is None:  # optional and absent: look again now and then, quietly
+            if now_us() >= self._next_look_us:
+                self._next_look_us = now_us() + int(self.opts["retry_s"] * 1e6)
+                try:
+                    self._open_stream()
+                except Exception:  # noqa: BLE001
+                    pass
+            self.wait(0.1)
+            return None
         block = self.opts["block"]
         while self.ring.fill < block:
             if self.wait(block / self.opts["sample_rate"] / 4):
@@ -71,6 +95,8 @@ class MicrophoneSource(Node):
         return {"audio": Packet(self.ring.read(block), ts)}
 
     def close(self) -> None:
+        if self.stream is None:
+            return
         try:
             self.stream.abort()
             self.stream.close()
