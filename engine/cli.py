@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     osc_bench.add_argument("--rate", type=float, default=10000.0, help="messages per second (default 10000)")
     osc_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     osc_bench.set_defaults(func=_bench_osc)
+    audio_bench = benches.add_parser("audio", help="underflows, jitter and round trip on PipeWire, idle and loaded")
+    audio_bench.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
+    audio_bench.add_argument("--blocks", type=int, nargs="+", default=[256, 128], help="block sizes")
+    audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    audio_bench.set_defaults(func=_bench_audio)
 
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
@@ -218,6 +223,11 @@ def _bench_video(args: argparse.Namespace) -> int:
 def _bench_osc(args: argparse.Namespace) -> int:
     from engine.bench.osc import main as bench_osc
     return bench_osc(args.seconds, args.rate, args.json)
+
+
+def _bench_audio(args: argparse.Namespace) -> int:
+    from engine.bench.audio import main as bench_audio
+    return bench_audio(args.seconds, args.blocks, args.json)
 
 
 def _devices(args: argparse.Namespace) -> int:

@@ -1,0 +1,227 @@
+"""`tensorstage bench audio`: does the sound glitch, idle and under load?
+
+On a clocked PipeWire device with its quantum forced to the block size, a tone
+plays through the speakers sink (safety included) while the microphone source
+records the sink's monitor. Each phase reports: underflows the speakers' ring
+saw, underflows PortAudio flagged, dropouts found in the recording itself (the
+truth: PortAudio's flags undercount), callback period jitter, and the round
+trip from raising the tone's level to hearing it. Under load, the same process
+also runs a video patch, a 4.3 GFLOP int8 LiteRT model on one thread at full
+rate, and a thread of pure Python work: the in-process design, with the GIL
+switch interval at 1 ms and the heap frozen after start (engine/realtime.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.bench.report import print_table, write_json
+from engine.clock import now_us
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.node import EngineContext
+from engine.patch import parse_patch
+from engine.realtime import tune_for_real_time
+
+RATE = 48000
+MODEL = Path(__file__).resolve().parents[2] / "models" / "bench" / "convnet_int8.tflite"
+
+AUDIO = """
+[nodes.tone]
+type = "tone"
+block = {block}
+params.frequency = 1000.0
+params.level_db = -90.0
+
+[nodes.speakers]
+type = "speakers"
+device = "pipewire"
+block = {block}
+inputs.audio = "tone.audio"
+
+[nodes.mic]
+type = "microphone"
+device = "pipewire"
+block = {block}
+"""
+
+VIDEO = """
+[nodes.pattern]
+type = "test_pattern"
+width = 640
+height = 480
+
+[nodes.color]
+type = "color_adjust"
+inputs.video = "pattern.video"
+
+[nodes.trail]
+type = "trail"
+inputs.video = "color.video"
+
+[nodes.screen]
+type = "window"
+inputs.video = "trail.video"
+path = "{output}/bench-audio.mp4"
+"""
+
+
+class Load:
+    """A LiteRT model at full rate on one thread, and a thread of Python work."""
+
+    def __init__(self) -> None:
+        self.running = threading.Event()
+        self.inferences = 0
+        self.python_loops = 0
+        self.threads = [threading.Thread(target=self._model, name="load-model", daemon=True),
+                        threading.Thread(target=self._python, name="load-python", daemon=True)]
+
+    def start(self) -> None:
+        self.running.set()
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.running.clear()
+        for thread in self.threads:
+            thread.join(5)
+
+    def _model(self) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+        interpreter = Interpreter(str(MODEL), num_threads=1)
+        interpreter.allocate_tensors()
+        source = interpreter.get_input_details()[0]
+        target = interpreter.get_output_details()[0]
+        frame = np.random.default_rng(0).integers(0, 255, source["shape"], dtype=np.uint8)
+        while self.running.is_set():
+            interpreter.set_tensor(source["index"], frame)
+            interpreter.invoke()
+            interpreter.get_tensor(target["index"]).copy()
+            self.inferences += 1
+
+    def _python(self) -> None:
+        table: dict[int, int] = {}
+        while self.running.is_set():
+            for i in range(20_000):       # about a millisecond holding the GIL
+                table[i % 512] = i
+            self.python_loops += 1
+            time.sleep(0.002)
+
+
+def dropouts(audio: np.ndarray, threshold: float = 0.01, min_run: int = 8) -> int:
+    """Runs of near-silence inside a steady tone: each is a glitch someone hears."""
+    quiet = np.abs(audio) < threshold
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    return int(np.sum(ends - starts >= min_run))
+
+
+def force_quantum(frames: int) -> bool:
+    if shutil.which("pw-metadata") is None:
+        return False
+    return subprocess.run(["pw-metadata", "-n", "settings", "0", "clock.force-quantum", str(frames)],
+                          capture_output=True, timeout=10).returncode == 0
+
+
+def run_phase(block: int, loaded: bool, seconds: float, output: str) -> dict[str, Any]:
+    text = AUDIO.format(block=block) + (VIDEO.format(output=output) if loaded else "")
+    engine = Engine(parse_patch(text, f"<bench audio {block}>"),
+                    EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
+    heard: list[tuple[int, np.ndarray]] = []
+
+    class Tap:
+        def put(self, packet):
+            heard.append((packet.ts_us, packet.value[:, 0].copy()))
+
+    engine.taps = lambda patch: {("mic", "audio"): [Tap()]}
+    load = Load() if loaded else None
+    engine.start()
+    tune_for_real_time()
+    if load:
+        load.start()
+    try:
+        run_for(engine, 1.5)                                    # settle
+        on_us = now_us()
+        engine.store.set("tone/level_db", -12.0, fade_s=0)
+        run_for(engine, 1.0)
+        speakers = engine.runners["speakers"].node
+        base_ring, base_device = speakers.ring.underflows, speakers.device_underflows
+        start_count = speakers.callbacks
+        heard_from = len(heard)
+        run_for(engine, seconds)
+        figures = {
+            "ring_underflows": speakers.ring.underflows - base_ring,
+            "device_underflows": speakers.device_underflows - base_device,
+            "callbacks": speakers.callbacks - start_count,
+            "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0,
+        }
+        times = speakers.callback_times_us[:min(speakers.callbacks, len(speakers.callback_times_us))]
+    finally:
+        if load:
+            load.stop()
+        engine.stop()
+    periods_ms = np.diff(np.sort(times)) / 1000
+    audio = np.concatenate([b for _, b in heard[heard_from:]]) if len(heard) > heard_from else np.zeros(1)
+    loud = next((i for i, (_, b) in enumerate(heard) if np.abs(b).max() > 0.05), None)
+    round_trip = None
+    if loud is not None:
+        offset = int(np.argmax(np.abs(heard[loud][1]) > 0.05))
+        round_trip = (heard[loud][0] + offset * 1e6 / RATE - on_us) / 1000
+    figures.update({
+        "dropouts": dropouts(audio), "recorded_s": len(audio) / RATE,
+        "period_p50_ms": float(np.percentile(periods_ms, 50)) if len(periods_ms) else None,
+        "period_p99_ms": float(np.percentile(periods_ms, 99)) if len(periods_ms) else None,
+        "period_max_ms": float(periods_ms.max()) if len(periods_ms) else None,
+        "round_trip_ms": round_trip,
+    })
+    figures["xruns"] = max(figures["dropouts"], figures["ring_underflows"], figures["device_underflows"])
+    return figures
+
+
+def run_for(engine: Engine, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        engine.step(0.01)
+
+
+def main(seconds: float, blocks: list[int], json_path: Path | None) -> int:
+    if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
+                                                        timeout=10).returncode != 0:
+        print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
+        return 1
+    rows, figures = [], {"seconds": seconds, "design": "in-process, GIL switch 1 ms, heap frozen"}
+    with tempfile.TemporaryDirectory() as output:
+        try:
+            for block in blocks:
+                forced = force_quantum(block)
+                for loaded in (False, True):
+                    name = "load" if loaded else "idle"
+                    print(f"  {block} frames, {name}: {seconds:g} s ...", flush=True)
+                    result = run_phase(block, loaded, seconds, output)
+                    rows.append({"phase": f"{block} {name}", "forced": forced, **result})
+                    prefix = "" if loaded else "idle_"
+                    figures[f"{prefix}xruns_{block}"] = result["xruns"]
+                    for key in ("dropouts", "ring_underflows", "device_underflows", "period_p50_ms",
+                                "period_p99_ms", "period_max_ms", "round_trip_ms"):
+                        figures[f"{name}_{block}_{key}"] = result[key]
+                    if loaded:
+                        figures[f"load_{block}_inferences_per_s"] = result["inferences_per_s"]
+        finally:
+            force_quantum(0)
+    print_table(f"audio on PipeWire, {seconds:g} s per phase (xruns = the most of: dropouts heard in the "
+                "recording, ring underflows, PortAudio underflows)", rows, [
+        ("phase", "phase", "{}"), ("xruns", "xruns", "{}"), ("dropouts", "dropouts", "{}"),
+        ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"),
+        ("period p50", "period_p50_ms", "{:.2f}"), ("p99", "period_p99_ms", "{:.2f}"),
+        ("max ms", "period_max_ms", "{:.1f}"), ("round trip ms", "round_trip_ms", "{:.1f}"),
+        ("model/s", "inferences_per_s", "{:.0f}")])
+    write_json(json_path, figures)
+    return 0

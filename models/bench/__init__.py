@@ -1,0 +1,1 @@
+"""A representative conv net for benchmarks, until the real model families exist."""
