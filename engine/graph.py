@@ -167,7 +167,15 @@ class NodeRunner:
     def _worker_loop(self) -> None:
         while not self.node.stopping.is_set():
             if not self.run_once(timeout=0.1):
-                self.node.idle()
+                self.idle()
+
+    def idle(self) -> None:
+        try:
+            self.node.idle()
+        except Exception as error:  # noqa: BLE001 - like process: counted, reported, never fatal
+            self.stats.errors += 1
+            self.stats.last_error = _explain(error)
+            self.events.add(ERROR, self.name, f"idle failed: {_explain(error)}")
 
     # One step ----------------------------------------------------------------
     def source_step(self) -> None:
@@ -346,7 +354,7 @@ class Engine:
         if main:
             for runner in main:
                 if not runner.run_once(timeout / len(main)):
-                    runner.node.idle()
+                    runner.idle()
         else:
             self.stop_requested.wait(timeout)
         with self._pending_lock:

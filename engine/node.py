@@ -127,6 +127,7 @@ _NODE_MODULES = (
     "engine.sources.camera",
     "engine.sources.video_file",
     "engine.sources.tone",
+    "engine.sources.audio_file",
     "engine.sources.microphone",
     "engine.processors.color_adjust",
     "engine.processors.mirror",

@@ -6,7 +6,8 @@ system's PortAudio library, and a machine without it must still run video.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Any, Protocol
 
 AUDIO_OPTIONS_HELP = {
     "device": "PortAudio device: index, or a name (part of it) as `tensorstage devices` lists it; "
@@ -25,3 +26,45 @@ def sounddevice() -> Any:
 
 def device_argument(device: int | str) -> int | str | None:
     return None if device == "" else device
+
+
+class StreamUser(Protocol):
+    def healthy(self) -> bool: ...
+
+
+_users: set[Any] = set()
+_lock = threading.Lock()
+
+
+def register(user: StreamUser) -> None:
+    with _lock:
+        _users.add(user)
+
+
+def unregister(user: StreamUser) -> None:
+    with _lock:
+        _users.discard(user)
+
+
+def reinitialize() -> bool:
+    """Make PortAudio look at the devices again (a restarted sound server is
+    invisible until it does). That invalidates every stream in the process, so
+    it happens only when none of them is healthy; True if it happened."""
+    with _lock:
+        if any(user.healthy() for user in _users):
+            return False
+        try:
+            sd = sounddevice()
+            sd._terminate()
+            sd._initialize()
+        except Exception:  # noqa: BLE001 - nothing more to do than try again later
+            return False
+        return True
+
+
+def stream_active(stream: Any) -> bool:
+    """`stream.active`, False when PortAudio says the stream is gone."""
+    try:
+        return bool(stream.active)
+    except Exception:  # noqa: BLE001 - PortAudioError after a re-initialization
+        return False

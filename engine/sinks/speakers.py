@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.audio import device
 from engine.audio.device import AUDIO_OPTIONS_HELP, device_argument, sounddevice
 from engine.audio.ring import AudioRing
 from engine.audio.safety import SpeakerSafety
@@ -53,11 +54,17 @@ class SpeakersSink(Node):
         self.callback_times_us = np.zeros(4096, dtype=np.int64)   # for jitter figures
         self._underflows_seen = 0
         self._next_try_us = 0
-        self._reported_fill_drop = False
+        self._last_callback_us = now_us()
+        device.register(self)
+
+    def healthy(self) -> bool:
+        return self.stream is not None and now_us() - self._last_callback_us < 1_000_000
 
     # The real-time side ---------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time, status) -> None:
-        self.callback_times_us[self.callbacks % 4096] = now_us()
+        now = now_us()
+        self._last_callback_us = now
+        self.callback_times_us[self.callbacks % 4096] = now
         self.callbacks += 1
         if status.output_underflow:
             self.device_underflows += 1
@@ -82,9 +89,13 @@ class SpeakersSink(Node):
         self._keep_stream()
 
     def _keep_stream(self) -> None:
-        if self.stream is not None and not self.stream.active:
-            self.report("output stream stopped; reopening")
-            self._close_stream()
+        if self.stream is not None:
+            silent_us = now_us() - self._last_callback_us
+            if not device.stream_active(self.stream) or silent_us > 1_000_000:  # a dead server can leave it "active"
+                self.report("the output device stopped; reopening")
+                self._close_stream()
+                device.reinitialize()
+                self._next_try_us = now_us() + int(self.opts["retry_s"] * 1e6)
         if self.stream is None and self.ring.fill >= self.opts["prefill_blocks"] * self.opts["block"] \
                 and now_us() >= self._next_try_us:
             self._open_stream()
@@ -100,12 +111,9 @@ class SpeakersSink(Node):
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._next_try_us = now_us() + int(self.opts["retry_s"] * 1e6)
             self.report(f"cannot open the output device ({error}); trying again in {self.opts['retry_s']:g} s")
-            try:
-                self.sd._terminate()
-                self.sd._initialize()   # a restarted sound server needs PortAudio to look again
-            except Exception:  # noqa: BLE001
-                pass
+            device.reinitialize()
             return
+        self._last_callback_us = now_us()
         self.stream = stream
         self.safety.restart_fade()
         self.report(f"playing on {self.sd.query_devices(stream.device)['name']!r}: {rate} Hz, "
@@ -127,3 +135,4 @@ class SpeakersSink(Node):
 
     def close(self) -> None:
         self._close_stream()
+        device.unregister(self)

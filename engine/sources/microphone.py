@@ -12,6 +12,7 @@ from collections import deque
 
 import numpy as np
 
+from engine.audio import device
 from engine.audio.device import AUDIO_OPTIONS_HELP, device_argument, sounddevice
 from engine.audio.ring import AudioRing
 from engine.clock import DeviceClockMap, now_us
@@ -46,10 +47,13 @@ class MicrophoneSource(Node):
         self.overflows = 0
         self.stream = None
         self._next_look_us = 0
+        self._last_callback_us = now_us()
+        device.register(self)
         try:
             self._open_stream()
         except Exception as error:  # noqa: BLE001 - PortAudio fails in many ways
             if not self.opts["optional"]:
+                device.reinitialize()  # so the next try sees a sound server that came back
                 raise
             self.report(f"no audio input device ({error}); going on without sound, looking for a device "
                         f"every {self.opts['retry_s']:g} s")
@@ -89,16 +93,20 @@ class MicrophoneSource(Node):
         while self.ring.fill < block:
             if self.wait(block / self.opts["sample_rate"] / 4):
                 return None
-            if not self.stream.active or now_us() - self._last_callback_us > 2_000_000:
+            if not device.stream_active(self.stream) or now_us() - self._last_callback_us > 2_000_000:
                 raise DeviceLost("the input device stopped delivering audio")
         ts = self._stamps.popleft() if self._stamps else now_us()
         return {"audio": Packet(self.ring.read(block), ts)}
 
+    def healthy(self) -> bool:
+        return self.stream is not None and now_us() - self._last_callback_us < 1_000_000
+
     def close(self) -> None:
-        if self.stream is None:
-            return
-        try:
-            self.stream.abort()
-            self.stream.close()
-        except Exception:  # noqa: BLE001
-            pass
+        if self.stream is not None:
+            try:
+                self.stream.abort()
+                self.stream.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.stream = None
+        device.unregister(self)

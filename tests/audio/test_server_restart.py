@@ -1,0 +1,68 @@
+"""The sound server dies mid-run and comes back: audio recovers by itself within
+5 seconds, and the engine never restarts."""
+
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.patch import parse_patch
+from tests.audio.test_loopback import PATCH
+from tests.conftest import in_child_process
+from tests.nodes_for_tests import RECEIVED
+
+SERVICES = Path(__file__).resolve().parents[2] / ".ci" / "services"
+
+
+def restart_pipewire() -> float:
+    """Kill the PipeWire stack and start it again as .ci/services does; when it is back."""
+    for name in ("pipewire-pulse", "wireplumber", "pipewire"):
+        subprocess.run(["pkill", "-x", name], check=False)
+    time.sleep(1.0)
+    subprocess.run(["bash", "-c", f". {SERVICES}"], check=True, timeout=60, capture_output=True)
+    return time.monotonic()
+
+
+def lose_the_server() -> dict:
+    eng = Engine(parse_patch(PATCH), events=EventLog())
+    eng.start()
+    eng.store.set("tone/level_db", -12.0, fade_s=0)
+    heard = RECEIVED.setdefault("heard", [])
+
+    def run(seconds: float, until=None) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            eng.step(0.01)
+            if until is not None and until():
+                return True
+        return until is None
+
+    def loud_since(index: int) -> bool:
+        return any(np.abs(p.value).max() > 0.05 for p, _ in heard[index:])
+
+    try:
+        run(2.0)
+        before = loud_since(0)
+        killed_at = len(heard)
+        back = restart_pipewire()
+        resumed_at = len(heard)
+        recovered = run(15.0, until=lambda: loud_since(resumed_at))
+        recovery_s = time.monotonic() - back
+        still_running = not eng.stop_requested.is_set()
+    finally:
+        eng.stop()
+    return {"before": before, "recovered": recovered, "recovery_s": recovery_s, "still_running": still_running,
+            "messages": eng.events.messages(), "blocks_while_down": resumed_at - killed_at}
+
+
+def test_audio_recovers_after_the_sound_server_restarts(pipewire):
+    result = in_child_process(lose_the_server)
+    assert result["before"], result["messages"]
+    assert result["recovered"], result["messages"]
+    print(f"audio back {result['recovery_s']:.2f} s after the server; {result['messages']}")
+    assert result["recovery_s"] < 5.0, result
+    assert result["still_running"]
+    assert any("reopening" in m or "could not open" in m or "stopped" in m for m in result["messages"])
