@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from engine.node import EngineContext, Node, Option, Port, register
-from engine.packet import VIDEO, Packet
+from engine.packet import AUDIO, VIDEO, Packet
 
 
 def output_path(template: str, context: EngineContext) -> Path:
@@ -93,23 +93,71 @@ def open_recorder(opts: dict, context: EngineContext) -> Mp4Recorder:
                        opts["max_megabytes"])
 
 
+class WavRecorder:
+    """The sound beside the video: 16-bit wav at the stream's rate, capped like the mp4."""
+
+    def __init__(self, path: Path, max_seconds: float) -> None:
+        self.path, self.max_seconds = path, max_seconds
+        self.frames_written = 0
+        self.stopped_reason = ""
+        self._file = None
+        self._rate = 0
+
+    def write(self, block: np.ndarray, sample_rate: int) -> None:
+        import soundfile
+
+        if self.stopped_reason:
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._rate = sample_rate
+            self._file = soundfile.SoundFile(str(self.path), "w", samplerate=sample_rate,
+                                             channels=block.shape[1], subtype="PCM_16")
+        room = int(self.max_seconds * self._rate) - self.frames_written
+        if room <= 0:
+            self.stopped_reason = f"reached the cap of {self.max_seconds:g} s"
+            self.close()
+            return
+        self._file.write(np.clip(block[:room], -1.0, 1.0))
+        self.frames_written += min(room, len(block))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 @register
 class RecorderSink(Node):
     type_name = "recorder"
-    description = "Records a video stream to an mp4 file, with duration and size caps."
-    inputs = (Port("video", VIDEO),)
-    options = RECORDER_OPTIONS
+    description = "Records video to an mp4 file and, when connected, sound to a wav beside it; capped."
+    inputs = (Port("video", VIDEO, optional=True),
+              Port("audio", AUDIO, "recorded to a .wav next to the .mp4", optional=True))
+    options = {**RECORDER_OPTIONS,
+               "sample_rate": Option(int, 48000, "rate of the incoming audio", min=8000, max=192000)}
 
     def open(self) -> None:
         self.recorder = open_recorder(self.opts, self.context)
+        self.sound = WavRecorder(self.recorder.path.with_suffix(".wav"), self.opts["max_seconds"])
+        self._seen: dict[str, int] = {}
+        self._told: set[str] = set()
         self.report(f"recording to {self.recorder.path}")
 
     def process(self, inputs: dict[str, Packet]) -> None:
-        packet = inputs["video"]
-        self.recorder.write(packet.value, packet.ts_us)
-        if self.recorder.stopped_reason and not getattr(self, "_told", False):
-            self._told = True
-            self.report(f"recording stopped: {self.recorder.stopped_reason} ({self.recorder.path})")
+        # Both inputs trigger; each call handles whichever brought something new.
+        for port, packet in inputs.items():
+            if packet.ts_us <= self._seen.get(port, -1):
+                continue
+            self._seen[port] = packet.ts_us
+            if port == "video":
+                self.recorder.write(packet.value, packet.ts_us)
+            else:
+                self.sound.write(packet.value, self.opts["sample_rate"])
+        for part in (self.recorder, self.sound):
+            if part.stopped_reason and part.path.suffix not in self._told:
+                self._told.add(part.path.suffix)
+                self.report(f"recording stopped: {part.stopped_reason} ({part.path})")
 
     def close(self) -> None:
         self.recorder.close()
+        self.sound.close()

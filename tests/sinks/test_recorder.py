@@ -1,4 +1,5 @@
 import cv2
+import pytest
 import numpy as np
 
 from engine import timecode
@@ -63,3 +64,21 @@ def test_a_long_gap_past_the_cap_stops_cleanly(tmp_path):
     recorder.close()
     assert recorder.stopped_reason == "reached the cap of 2 s"
     assert len(frames_in(tmp_path / "c.mp4")) == 20
+
+
+def test_sound_is_recorded_to_a_wav_beside_the_video(tmp_path):
+    import soundfile
+
+    options = {"path": str(tmp_path / "show.mp4"), "fps": 10.0, "max_seconds": 60.0}
+    with NodeHarness("recorder", options=options, name="rec") as node:
+        t = np.arange(256) / 48000
+        for i in range(30):
+            block = (0.5 * np.sin(2 * np.pi * 440 * (t + i * 256 / 48000))).astype(np.float32)[:, None]
+            node.push("audio", Packet(block, 1000 + i * 5333))
+            if i % 10 == 0:
+                node.push("video", Packet(frame(1000 + i * 5333), 1000 + i * 5333))
+            node.step()
+    sound, rate = soundfile.read(tmp_path / "show.wav")
+    assert rate == 48000 and len(sound) == 30 * 256
+    assert np.abs(sound).max() == pytest.approx(0.5, abs=0.01)
+    assert len(frames_in(tmp_path / "show.mp4")) >= 1
