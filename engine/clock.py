@@ -50,3 +50,25 @@ class DeviceClockMap:
         if offset is None:
             raise RuntimeError("DeviceClockMap has no observation yet")
         return int(round(device_s * 1e6 + offset))
+
+
+class Pacer:
+    """Keeps a source on its schedule: one turn every `period_us`, up to `lead_us`
+    early. A source that falls more than `behind_us` late starts a new schedule
+    from now instead of bursting to catch up (a late frame is not worth two)."""
+
+    def __init__(self, period_us: float, lead_us: float = 0.0, behind_us: float | None = None) -> None:
+        self.period_us, self.lead_us = period_us, lead_us
+        self.behind_us = period_us if behind_us is None else behind_us
+        self._next_us: float | None = None
+
+    def wait_turn(self, wait) -> bool:
+        """Wait (with `wait(seconds) -> stopping`) for the next turn; False if stopping."""
+        now = now_us()
+        if self._next_us is None or now - self._next_us > self.behind_us:
+            self._next_us = now
+        delay_us = self._next_us - self.lead_us - now
+        if delay_us > 0 and wait(delay_us / 1e6):
+            return False
+        self._next_us += self.period_us
+        return True

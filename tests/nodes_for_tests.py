@@ -102,7 +102,7 @@ class CollectSink(Node):
 
 
 @register
-class MixNode(Node):
+class SumNode(Node):
     """Two inputs: `main` triggers, `side` is sampled."""
     type_name = "test_mix"
     inputs = (Port("main", CONTROL), Port("side", CONTROL, trigger=False, optional=True))

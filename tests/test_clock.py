@@ -37,3 +37,28 @@ def test_device_clock_drift_is_followed():
 def test_mapping_before_any_observation_is_an_error():
     with pytest.raises(RuntimeError, match="no observation"):
         DeviceClockMap().to_engine_us(1.0)
+
+
+def test_pacer_keeps_the_schedule_and_does_not_burst_after_falling_behind():
+    from engine.clock import Pacer
+    waited = []
+    pacer = Pacer(period_us=10_000, lead_us=0)
+
+    def wait(seconds):
+        waited.append(seconds)
+        import time
+        time.sleep(seconds)
+        return False
+
+    import time
+    start = time.monotonic()
+    for _ in range(5):
+        assert pacer.wait_turn(wait)
+    assert 0.035 < time.monotonic() - start < 0.2        # four periods of 10 ms
+    time.sleep(0.05)                                      # fall five periods behind
+    waited.clear()
+    assert pacer.wait_turn(wait) and waited == []         # goes at once...
+    assert pacer.wait_turn(wait) and 0.005 < waited[-1] <= 0.0101   # ...then waits a whole period again
+    stopping = Pacer(10_000)
+    assert stopping.wait_turn(lambda s: True) is True      # the first turn needs no wait
+    assert stopping.wait_turn(lambda s: True) is False     # the engine stopping ends the wait

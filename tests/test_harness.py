@@ -5,7 +5,7 @@ import pytest
 from engine.harness import NodeHarness
 from engine.packet import Packet
 from engine.params import FLOAT, ParamSpec
-from tests.nodes_for_tests import FailingNode, MixNode, SlowNode, TickSource
+from tests.nodes_for_tests import FailingNode, SlowNode, SumNode, TickSource
 
 
 def test_outputs_keep_the_timestamp_of_the_input_they_answer():
@@ -49,7 +49,7 @@ def test_a_raising_node_is_bypassed_its_input_passes_through_and_errors_are_coun
 
 
 def test_sampled_inputs_do_not_trigger_but_are_handed_over():
-    with NodeHarness(MixNode) as node:
+    with NodeHarness(SumNode) as node:
         assert node.feed(side=Packet(100.0, 1)) == {}
         assert node.feed(main=Packet(1.0, 2))["value"] == Packet(101.0, 2)
         node.push("side", Packet(200.0, 3))

@@ -68,3 +68,12 @@ def stream_active(stream: Any) -> bool:
         return bool(stream.active)
     except Exception:  # noqa: BLE001 - PortAudioError after a re-initialization
         return False
+
+
+def close_stream(stream: Any) -> None:
+    """Stop and close a stream that may already be broken."""
+    try:
+        stream.abort()
+        stream.close()
+    except Exception:  # noqa: BLE001 - a dead server leaves streams that fail to close
+        pass

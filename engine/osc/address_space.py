@@ -7,7 +7,6 @@ human reads), OSCQuery (what a tool browses) and the examples' tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from engine.osc.patterns import matches
 from engine.packet import CONTROL
@@ -83,7 +82,3 @@ def address_space(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[OscAd
         OscAddress("/scene/store", IN, "s", "store the current values as a scene", "command"),
     ]
     return addresses + stream_addresses(patch, streams) + status_addresses(patch)
-
-
-def describe_value(spec: ParamSpec, value: Any) -> Any:
-    return int(value) if spec.type == BOOL else value

@@ -126,11 +126,7 @@ class SpeakersSink(Node):
 
     def _close_stream(self) -> None:
         if self.stream is not None:
-            try:
-                self.stream.abort()
-                self.stream.close()
-            except Exception:  # noqa: BLE001
-                pass
+            device.close_stream(self.stream)
             self.stream = None
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.clock import now_us
+from engine.clock import Pacer, now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
 from engine.params import FLOAT, ParamSpec
@@ -55,8 +55,8 @@ class AudioFileSource(Node):
                             axis=1).astype(np.float32)
         self._data = data
         self._position = 0
-        self._period_us = self.opts["block"] * 1e6 / target
-        self._next_us: float | None = None
+        period_us = self.opts["block"] * 1e6 / target
+        self._pacer = Pacer(period_us, lead_us=self.opts["lead_blocks"] * period_us, behind_us=4 * period_us)
         self._last_ts = 0
         self._gain = 1.0
         self.report(f"playing {path}: {len(data) / target:.1f} s, {data.shape[1]} channel(s), "
@@ -70,13 +70,8 @@ class AudioFileSource(Node):
                 self.wait(0.1)
                 return None
             self._position = 0
-        now = now_us()
-        if self._next_us is None or now - self._next_us > 4 * self._period_us:
-            self._next_us = now
-        wait_us = self._next_us - self.opts["lead_blocks"] * self._period_us - now
-        if wait_us > 0 and self.wait(wait_us / 1e6):
+        if not self._pacer.wait_turn(self.wait):
             return None
-        self._next_us += self._period_us
         chunk = self._data[self._position:self._position + block]
         self._position += block
         if len(chunk) < block:

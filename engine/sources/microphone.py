@@ -103,10 +103,6 @@ class MicrophoneSource(Node):
 
     def close(self) -> None:
         if self.stream is not None:
-            try:
-                self.stream.abort()
-                self.stream.close()
-            except Exception:  # noqa: BLE001
-                pass
+            device.close_stream(self.stream)
             self.stream = None
         device.unregister(self)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from engine import timecode
-from engine.clock import now_us
+from engine.clock import Pacer, now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import VIDEO, Packet
 
@@ -24,24 +24,20 @@ class PatternGenerator:
     """Frames at a steady rate: waits for the next frame time, then draws it."""
 
     def __init__(self, width: int, height: int, fps: float) -> None:
-        self.width, self.height, self.period_us = width, height, int(1e6 / fps)
+        self.width, self.height = width, height
+        self.pacer = Pacer(1e6 / fps)
         self.background = np.zeros((height, width, 3), dtype=np.uint8)
         edges = np.linspace(0, width, len(_BARS_BGR) + 1).astype(int)
         for colour, left, right in zip(_BARS_BGR, edges[:-1], edges[1:]):
             self.background[:, left:right] = colour
         self.background[height * 3 // 4:] = np.linspace(0, 255, width, dtype=np.uint8)[None, :, None]
         self.frames = 0
-        self._next_us: int | None = None
 
     def next(self, wait) -> Packet | None:
         """The next frame, once its time has come; None if `wait` says we are stopping."""
-        now = now_us()
-        if self._next_us is None or now - self._next_us > self.period_us:
-            self._next_us = now  # first frame, or we fell behind: do not burst to catch up
-        if self._next_us > now and wait((self._next_us - now) / 1e6):
+        if not self.pacer.wait_turn(wait):
             return None
-        ts = max(now_us(), self._next_us)
-        self._next_us += self.period_us
+        ts = now_us()
         return Packet(self.draw(ts), ts)
 
     def draw(self, ts_us: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.clock import now_us
+from engine.clock import Pacer, now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
 from engine.params import CHOICE, FLOAT, ParamSpec
@@ -36,24 +36,18 @@ class ToneSource(Node):
 
     def open(self) -> None:
         self._rate, self._block = self.opts["sample_rate"], self.opts["block"]
-        self._period_us = self._block * 1e6 / self._rate
+        period_us = self._block * 1e6 / self._rate
+        self._pacer = Pacer(period_us, lead_us=self.opts["lead_blocks"] * period_us, behind_us=4 * period_us)
         self._phase = 0.0
         self._frequency: float | None = None
-        self._next_us: float | None = None
         self._last_ts = 0
         self._rng = np.random.default_rng()
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
-        now = now_us()
-        lead_us = self.opts["lead_blocks"] * self._period_us
-        if self._next_us is None or now - self._next_us > 4 * self._period_us:
-            self._next_us = now  # start, or we fell far behind: restart the schedule
-        wait_us = self._next_us - lead_us - now
-        if wait_us > 0 and self.wait(wait_us / 1e6):
+        if not self._pacer.wait_turn(self.wait):
             return None
         ts = max(now_us(), self._last_ts + 1)  # made now; blocks never share a time
         self._last_ts = ts
-        self._next_us += self._period_us
         block = self._render()
         return {"audio": Packet(np.repeat(block[:, None], self.opts["channels"], axis=1), ts)}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 
-from engine.clock import now_us
+from engine.clock import Pacer, now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import VIDEO, Packet
 
@@ -42,8 +42,7 @@ class VideoFileSource(Node):
             raise OSError(f"{path} is not a video OpenCV can read")
         file_fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         fps = self.opts["fps"] or file_fps
-        self._period_us = int(1e6 / fps)
-        self._next_us: int | None = None
+        self._pacer = Pacer(1e6 / fps)
         frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.report(f"playing {path}: {frames} frames at {fps:g} fps"
                     + (" (the file's rate)" if not self.opts["fps"] else f" (file: {file_fps:g})")
@@ -59,12 +58,8 @@ class VideoFileSource(Node):
             ok, frame = self._capture.read()
             if not ok:
                 raise OSError(f"{self.opts['path']} cannot be read from its start again")
-        now = now_us()
-        if self._next_us is None or now - self._next_us > self._period_us:
-            self._next_us = now  # first frame, or we fell behind: do not burst
-        if self._next_us > now and self.wait((self._next_us - now) / 1e6):
+        if not self._pacer.wait_turn(self.wait):
             return None
-        self._next_us += self._period_us
         return {"video": Packet(frame, now_us())}
 
     def close(self) -> None:
