@@ -1,22 +1,27 @@
 """`tensorstage bench osc`: does an OSC flood disturb the video?
 
 A patch of real video nodes (test pattern -> colour -> trail -> window, with
-analysis) runs with its OSC server on; first `--seconds` undisturbed, then the
+analysis) and, when PipeWire runs, the audio bench's tone -> speakers and
+microphone (quantum forced to 256) runs with its OSC server on; first `--seconds` undisturbed, then the
 same while another process sends `--rate` valid parameter messages a second (one
 in ten with garbage mixed in). The video's latency at the window (p50, p95) and
 its frame rate are compared, and the server's counters are checked against what
-was sent.
+was sent; audio xruns are counted from the recording as in `bench audio`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from engine.bench.audio import AUDIO, dropouts, force_quantum
 from engine.bench.report import print_table, write_json
 from engine.display import display_problem, start_private_display
 from engine.events import EventLog
@@ -77,15 +82,22 @@ print(sent, bad)
 """
 
 
-def measure(engine: Engine, seconds: float) -> dict[str, Any]:
+def measure(engine: Engine, seconds: float, heard: list | None) -> dict[str, Any]:
     screen = engine.runners["screen"].stats
     screen.latency_ms = Rolling(size=int(seconds * 60) + 64)
     before = screen.frames_in
+    heard_from = len(heard) if heard is not None else 0
+    speakers = engine.runners["speakers"].node if "speakers" in engine.runners else None
+    ring_before = speakers.ring.underflows if speakers else 0
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         engine.step(0.005)
-    return {"p50_ms": screen.latency_ms.percentile(50), "p95_ms": screen.latency_ms.percentile(95),
-            "fps": (screen.frames_in - before) / seconds}
+    result = {"p50_ms": screen.latency_ms.percentile(50), "p95_ms": screen.latency_ms.percentile(95),
+              "fps": (screen.frames_in - before) / seconds, "xruns_256": None}
+    if heard is not None and len(heard) > heard_from:
+        audio = np.concatenate(heard[heard_from:])
+        result["xruns_256"] = max(dropouts(audio), speakers.ring.underflows - ring_before)
+    return result
 
 
 def main(seconds: float, rate: float, json_path: Path | None) -> int:
@@ -94,33 +106,50 @@ def main(seconds: float, rate: float, json_path: Path | None) -> int:
     if problem is not None and private is None:
         print(f"bench osc needs a display for its window ({problem}); install Xvfb or run under one")
         return 1
-    engine = Engine(parse_patch(PATCH, "<bench osc>"), EngineContext(patch_name="bench-osc"), EventLog())
+    with_audio = shutil.which("pw-cli") is not None and subprocess.run(
+        ["pw-cli", "info", "0"], capture_output=True, timeout=10).returncode == 0
+    text = PATCH + (AUDIO.format(block=256) if with_audio else "")
+    engine = Engine(parse_patch(text, "<bench osc>"), EngineContext(patch_name="bench-osc"), EventLog())
+    heard: list | None = [] if with_audio else None
+
+    class Tap:
+        def put(self, packet):
+            heard.append(packet.value[:, 0].copy())
+
     bridge = OscBridge(engine, OscConfig(listen=("127.0.0.1", 0), query=False))
+    if with_audio:
+        engine.taps = lambda patch: {("mic", "audio"): [Tap()]}  # set before the bridge adds none
     try:
+        if with_audio:
+            force_quantum(256)
         bridge.start()
         engine.start()
         tune_for_real_time()
+        if with_audio:
+            engine.store.set("tone/level_db", -12.0, fade_s=0)
         port = bridge.server.port
         print(f"bench osc: video patch on {os.environ['DISPLAY']}, OSC on 127.0.0.1:{port}; "
               f"{seconds:g} s quiet, then {seconds:g} s of {rate:g} messages/s from another process", flush=True)
-        measure(engine, 1.0)  # warm up
-        quiet = measure(engine, seconds)
+        measure(engine, 2.0, heard)  # warm up
+        quiet = measure(engine, seconds, heard)
         print(f"  quiet: p95 {quiet['p95_ms']:.2f} ms at {quiet['fps']:.1f} fps; flooding...", flush=True)
         flood = subprocess.Popen([sys.executable, "-c", FLOOD, str(port), str(rate), str(seconds)],
                                  stdout=subprocess.PIPE, text=True)
-        loaded = measure(engine, seconds)
+        loaded = measure(engine, seconds, heard)
         sent, bad = (int(v) for v in flood.communicate(timeout=seconds + 30)[0].split())
         time.sleep(0.5)
         counts = bridge.server.counts
     finally:
         engine.stop()
         bridge.stop()
+        if with_audio:
+            force_quantum(0)
         if private is not None:
             private.terminate()
     rows = [dict(phase="quiet", **quiet), dict(phase=f"{rate:g} msg/s", **loaded)]
     print_table("video latency at the window while OSC floods (ms)", rows, [
         ("phase", "phase", "{}"), ("fps", "fps", "{:.1f}"), ("p50 ms", "p50_ms", "{:.2f}"),
-        ("p95 ms", "p95_ms", "{:.2f}")])
+        ("p95 ms", "p95_ms", "{:.2f}"), ("audio xruns (256)", "xruns_256", "{}")])
     received = counts["datagrams"]
     print(f"OSC: sent {sent} valid + {bad} garbage; the server read {received} datagrams "
           f"({received / (sent + bad):.1%}), applied {counts['applied']}, malformed {counts['malformed']}")
@@ -128,6 +157,7 @@ def main(seconds: float, rate: float, json_path: Path | None) -> int:
         "seconds": seconds, "rate_msgs_per_s": rate,
         "quiet_fps": quiet["fps"], "quiet_p50_ms": quiet["p50_ms"], "quiet_p95_ms": quiet["p95_ms"],
         "flood_fps": loaded["fps"], "flood_p50_ms": loaded["p50_ms"], "flood_p95_ms": loaded["p95_ms"],
+        "quiet_xruns_256": quiet["xruns_256"], "flood_xruns_256": loaded["xruns_256"],
         "p95_change_percent": 100 * (loaded["p95_ms"] / quiet["p95_ms"] - 1),
         "sent_valid": sent, "sent_garbage": bad, "datagrams_read": received,
         "applied": counts["applied"], "malformed": counts["malformed"],
