@@ -281,6 +281,11 @@ class NodeRunner:
         return figures
 
 
+def _has_audio(patch: Patch) -> bool:
+    return any(port.type == AUDIO for decl in patch.nodes.values()
+               for port in decl.node_class.inputs + decl.node_class.outputs)
+
+
 def _output_type(patch: Patch, node: str, port: str) -> str:
     return next(p.type for p in patch.nodes[node].node_class.outputs if p.name == port)
 
@@ -307,6 +312,7 @@ class Engine:
         self.context.report = lambda node, message: self.events.add(INFO, node, message)
         self.context.request_stop = self.request_stop
         self.context.snapshot = self.snapshot
+        self.context.audio_running = _has_audio(patch)
         self.store = store or ParamStore()
         self.store.define(patch.param_specs())
         self.store.scenes = dict(patch.scenes)
@@ -388,6 +394,7 @@ class Engine:
             runner = self.runners[name] if name in kept else swap.new_runners[name]
             runner.decl = decl
             runners[name] = runner
+        self.context.audio_running = _has_audio(patch)
         # Old and new parameters both exist until the old nodes have stopped.
         self.store.define({**self.patch.param_specs(), **patch.param_specs()})
         self._wire(runners, patch)

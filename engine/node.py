@@ -62,6 +62,7 @@ class EngineContext:
     report: Callable[[str, str], None] = lambda node, message: None
     request_stop: Callable[[str], None] = lambda reason: None
     snapshot: Callable[[], dict[str, dict[str, Any]]] = lambda: {}
+    audio_running: bool = False  # model thread pools leave a core to the audio when True
 
 
 class Node:
@@ -138,6 +139,7 @@ _NODE_MODULES = (
     "engine.processors.video_analysis",
     "engine.processors.stall",
     "engine.processors.audio_analysis",
+    "engine.processors.image_model",
     "engine.sinks.recorder",
     "engine.sinks.window",
     "engine.sinks.speakers",

@@ -53,6 +53,26 @@ def test_a_cpu_run_without_tensorflow_models_imports_no_tensorflow(tmp_path):
     assert heavy == ""
 
 
+def test_a_cpu_run_of_a_litert_model_imports_no_tensorflow(tmp_path):
+    patch = tmp_path / "model.toml"
+    patch.write_text(f"""
+[nodes.pattern]
+type = "test_pattern"
+[nodes.style]
+type = "image_model"
+path = "{REPO / 'models' / 'bench' / 'convnet_int8.tflite'}"
+inputs.video = "pattern.video"
+[nodes.screen]
+type = "window"
+inputs.video = "style.video"
+""")
+    result, heavy = heavy_imports("run", str(patch), "--duration", "2", "--headless", "--no-osc",
+                                  "--output-dir", str(tmp_path), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "[style] convnet_int8.tflite: litert" in result.stderr
+    assert heavy == "ai_edge_litert"                    # LiteRT, and no TensorFlow
+
+
 def test_check_reports_ok_and_mistakes(tmp_path):
     ok = tensorstage("check", "default")
     assert ok.returncode == 0

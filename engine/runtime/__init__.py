@@ -1,0 +1,1 @@
+"""Model runtime: loading models, choosing a backend, running them."""
