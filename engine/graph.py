@@ -378,6 +378,16 @@ class Engine:
         kept = self._kept(patch)
         new_runners = self._build((d for n, d in patch.nodes.items() if n not in kept), patch)
         self._open_off_main_thread(new_runners.values(), on_this_thread=True)
+        failed = [r for r in new_runners.values() if r.bypassed]
+        if failed:
+            # A node that replaces a working one must work too (a mistyped model
+            # path mid-show): keep the running patch.
+            for runner in new_runners.values():
+                runner.close()
+            self.events.add(RELOAD, "", "reload rejected, the running patch stays: "
+                            + "; ".join(f"node {r.name!r} could not open ({r.stats.last_error.removeprefix('open failed: ')})"
+                                       for r in failed))
+            return
         with self._pending_lock:
             self._pending.append(_PendingSwap(patch, new_runners))
 
