@@ -5,8 +5,8 @@ Backends, chosen at run time (or forced by the patch):
   model on a CPU, the int8 `.tflite` beside it is preferred (`name_int8.tflite`,
   then `name_fp16.tflite`, then `name.tflite`). Never imports TensorFlow.
 - TensorFlow with XLA and float16 where an NVIDIA GPU is visible: `.keras`
-  files and SavedModel folders. (This path is chosen and reported here; running
-  it is the model-runtime issue's next slice.)
+  files and SavedModel folders (engine/runtime/tensorflow_backend.py); on a CPU
+  with no `.tflite` beside them, TensorFlow in float32.
 GPU presence is read from the driver's files and `nvidia-smi`, not by importing
 TensorFlow, so a CPU machine never pays for the import.
 """
@@ -155,10 +155,13 @@ class LiteRTModel:
 
 def load_image_model(path: Path, forced: str = "auto", threads: int = 1, gpu: bool | None = None):
     """A loaded image-to-image model and why its backend was chosen."""
+    gpu = nvidia_gpu_present() if gpu is None else gpu
     backend, chosen, why = choose_backend(path, forced, gpu)
     if backend == TENSORFLOW:
-        raise ModelError(f"{path}: the TensorFlow backend ({why}) is not built yet; give a .tflite beside it "
-                         "or force backend = \"litert\"")
+        from engine.runtime.tensorflow_backend import TensorFlowModel
+        model = TensorFlowModel(chosen, xla=gpu, float16=gpu)
+        model.expect_image()
+        return model, why
     model = LiteRTModel(chosen, threads)
     model.expect_image()
     return model, why

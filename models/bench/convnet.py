@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 SIZE = 256
 
 
-def build():
+def build(size: int = SIZE):
     import keras
     from keras import layers
 
@@ -28,7 +28,7 @@ def build():
         x = layers.BatchNormalization()(x)
         return layers.ReLU()(x)
 
-    inputs = keras.Input((SIZE, SIZE, 3), batch_size=1)  # static shapes convert cleanly to int8
+    inputs = keras.Input((size, size, 3), batch_size=1)  # static shapes convert cleanly to int8
     x = conv(inputs, 16, 9)
     x = conv(x, 32, 3, 2)
     x = conv(x, 64, 3, 2)

@@ -1,0 +1,67 @@
+"""The TensorFlow backend: `.keras` models and SavedModels, with XLA and float16
+where a GPU is present.
+
+Imported only when a patch chooses it. On a GPU the model is rebuilt with the
+mixed_float16 policy (normalization layers stay float32, as their statistics
+need the range) and compiled with XLA; on a CPU it runs float32, XLA optional.
+Float image models take RGB in 0..1 and give RGB in 0..1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.runtime.models import TENSORFLOW, ModelError
+
+FLOAT32_LAYERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "InstanceNormalization")
+
+
+class TensorFlowModel:
+    backend = TENSORFLOW
+
+    def __init__(self, path: Path, xla: bool = True, float16: bool = False) -> None:
+        import keras
+        import tensorflow as tf
+
+        self.path, self.xla, self.float16 = path, xla, float16
+        try:
+            model = keras.models.load_model(str(path), compile=False) if path.suffix == ".keras" \
+                else keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
+        except Exception as error:  # noqa: BLE001 - Keras raises many kinds on a bad file
+            raise ModelError(f"{path}: not a model Keras can load ({str(error).splitlines()[0]})") from None
+        if float16:
+            model = _as_mixed_float16(model, keras)
+        self.model = model
+        self._run = tf.function(lambda x: model(x, training=False), jit_compile=xla)
+        self.threads = None
+
+    def expect_image(self) -> tuple[int, int]:
+        inputs, outputs = self.model.inputs, self.model.outputs
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(f"{self.path}: has {len(inputs)} inputs and {len(outputs)} outputs; "
+                             "an image model has one of each")
+        for role, tensor in (("input", inputs[0]), ("output", outputs[0])):
+            shape = tuple(tensor.shape)
+            if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
+                raise ModelError(f"{self.path}: {role} is {list(shape)}; an image model needs "
+                                 "[batch, height, width, 3] with a fixed size")
+        return int(inputs[0].shape[1]), int(inputs[0].shape[2])
+
+    def run_image(self, rgb: np.ndarray) -> np.ndarray:
+        out = self._run(rgb[None].astype(np.float32) / 255.0)
+        return np.clip(np.asarray(out, dtype=np.float32)[0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _as_mixed_float16(model, keras):
+    """The same network and weights, computing in float16 except normalization."""
+    def clone(layer):
+        config = layer.get_config()
+        if layer.__class__.__name__ not in FLOAT32_LAYERS:
+            config["dtype"] = "mixed_float16"
+        return layer.__class__.from_config(config)
+
+    mixed = keras.models.clone_model(model, clone_function=clone)
+    mixed.set_weights(model.get_weights())
+    return mixed
