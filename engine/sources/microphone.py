@@ -55,7 +55,8 @@ class MicrophoneSource(Node):
             if not self.opts["optional"]:
                 device.reinitialize()  # so the next try sees a sound server that came back
                 raise
-            self.report(f"no audio input device ({error}); going on without sound, looking for a device "
+            reason = "PortAudio finds none" if "querying device -1" in str(error) else str(error)
+            self.report(f"no audio input device ({reason}); going on without sound, looking for one "
                         f"every {self.opts['retry_s']:g} s")
 
     def _open_stream(self) -> None:
