@@ -167,3 +167,27 @@ def test_default_config_listens_on_loopback_only():
     assert config.listen == ("127.0.0.1", 9000)
     assert osc_config(parse_patch(PATCH), listen="0.0.0.0:9100").listen == ("0.0.0.0", 9100)
     assert osc_config(parse_patch(PATCH), listen="9100").listen == ("127.0.0.1", 9100)
+
+
+def test_garbage_does_not_disturb_the_running_engine(osc_engine):
+    import random
+    port = free_udp_port()
+    eng, bridge = osc_engine(OscConfig(listen=("127.0.0.1", port), query=False))
+    listener = Listener()
+    run(eng, listener, 1.0)
+    before = eng.snapshot()["color"]["frames_in"]
+    started = time.monotonic()
+    rng = random.Random(3)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(5000):
+        client.sendto(rng.randbytes(rng.randrange(1, 120)), ("127.0.0.1", port))
+        if i % 250 == 0:
+            eng.step(0.001)
+    run(eng, listener, 1.0)
+    elapsed = time.monotonic() - started
+    figures = eng.snapshot()
+    assert bridge.server.counts["datagrams"] >= 4900                # read, not lost in a full buffer
+    assert figures["color"]["errors"] == 0 and figures["analysis"]["errors"] == 0
+    fps = (figures["color"]["frames_in"] - before) / elapsed
+    assert fps > 24                                                 # the 30 fps stream kept its rate
+    assert eng.store.target("color/saturation") == 1.0              # and no parameter moved
