@@ -75,3 +75,13 @@ def start_private_display() -> subprocess.Popen | None:
                 time.sleep(0.1)
             server.terminate()
     return None
+
+
+def run_in_fresh_process(function, *args):
+    """`function(*args)` in a new interpreter, its result returned. Code that opens
+    windows runs there so each starts with fresh GUI toolkit state: OpenCV's Qt
+    backend sometimes leaves a window unpainted (black) when another window was
+    destroyed before it in the same process."""
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)

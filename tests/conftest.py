@@ -14,6 +14,7 @@ import shutil
 import pytest
 
 import tests.nodes_for_tests as test_nodes
+from engine.display import run_in_fresh_process as in_child_process  # noqa: F401 - for windowed tests
 
 REQUIRE_DEVICES = os.environ.get("TENSORSTAGE_REQUIRE_DEVICES") == "1"
 
@@ -55,18 +56,6 @@ def pipewire() -> None:
     running = shutil.which("pw-cli") is not None and subprocess.run(
         ["pw-cli", "info", "0"], capture_output=True, timeout=10).returncode == 0
     require(running, "a running PipeWire server")
-
-
-def in_child_process(function, *args):
-    """Run `function(*args)` in a fresh interpreter and return its result.
-
-    Tests that open a real window do it in a child, so each starts with fresh
-    GUI toolkit state: OpenCV's Qt backend sometimes leaves a window unpainted
-    (black) when another window was destroyed before it in the same process.
-    """
-    import multiprocessing
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
 
 
 @pytest.fixture

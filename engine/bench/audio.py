@@ -27,6 +27,7 @@ from engine.bench.report import print_table, write_json
 from engine.clock import now_us
 from engine.events import EventLog
 from engine.graph import Engine
+from engine.harness import Collector
 from engine.node import EngineContext
 from engine.patch import parse_patch
 from engine.realtime import tune_for_real_time
@@ -135,13 +136,9 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str) -> dict[str
     text = AUDIO.format(block=block) + (VIDEO.format(output=output) if loaded else "")
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
                     EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
-    heard: list[tuple[int, np.ndarray]] = []
-
-    class Tap:
-        def put(self, packet):
-            heard.append((packet.ts_us, packet.value[:, 0].copy()))
-
-    engine.taps = lambda patch: {("mic", "audio"): [Tap()]}
+    recorded = Collector()
+    heard = recorded.packets
+    engine.taps = lambda patch: {("mic", "audio"): [recorded]}
     load = Load() if loaded else None
     engine.start()
     tune_for_real_time()
@@ -169,12 +166,12 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str) -> dict[str
             load.stop()
         engine.stop()
     periods_ms = np.diff(np.sort(times)) / 1000
-    audio = np.concatenate([b for _, b in heard[heard_from:]]) if len(heard) > heard_from else np.zeros(1)
-    loud = next((i for i, (_, b) in enumerate(heard) if np.abs(b).max() > 0.05), None)
+    audio = np.concatenate([p.value[:, 0] for p in heard[heard_from:]]) if len(heard) > heard_from else np.zeros(1)
+    loud = next((i for i, p in enumerate(heard) if np.abs(p.value).max() > 0.05), None)
     round_trip = None
     if loud is not None:
-        offset = int(np.argmax(np.abs(heard[loud][1]) > 0.05))
-        round_trip = (heard[loud][0] + offset * 1e6 / RATE - on_us) / 1000
+        offset = int(np.argmax(np.abs(heard[loud].value[:, 0]) > 0.05))
+        round_trip = (heard[loud].ts_us + offset * 1e6 / RATE - on_us) / 1000
     figures.update({
         "dropouts": dropouts(audio), "recorded_s": len(audio) / RATE,
         "period_p50_ms": float(np.percentile(periods_ms, 50)) if len(periods_ms) else None,

@@ -26,6 +26,7 @@ from engine.bench.report import print_table, write_json
 from engine.display import display_problem, start_private_display
 from engine.events import EventLog
 from engine.graph import Engine
+from engine.harness import Collector
 from engine.node import EngineContext
 from engine.osc.bridge import OscBridge, OscConfig
 from engine.patch import parse_patch
@@ -95,7 +96,7 @@ def measure(engine: Engine, seconds: float, heard: list | None) -> dict[str, Any
     result = {"p50_ms": screen.latency_ms.percentile(50), "p95_ms": screen.latency_ms.percentile(95),
               "fps": (screen.frames_in - before) / seconds, "xruns_256": None}
     if heard is not None and len(heard) > heard_from:
-        audio = np.concatenate(heard[heard_from:])
+        audio = np.concatenate([packet.value[:, 0] for packet in heard[heard_from:]])
         result["xruns_256"] = max(dropouts(audio), speakers.ring.underflows - ring_before)
     return result
 
@@ -110,15 +111,11 @@ def main(seconds: float, rate: float, json_path: Path | None) -> int:
         ["pw-cli", "info", "0"], capture_output=True, timeout=10).returncode == 0
     text = PATCH + (AUDIO.format(block=256) if with_audio else "")
     engine = Engine(parse_patch(text, "<bench osc>"), EngineContext(patch_name="bench-osc"), EventLog())
-    heard: list | None = [] if with_audio else None
-
-    class Tap:
-        def put(self, packet):
-            heard.append(packet.value[:, 0].copy())
-
+    recorded = Collector()
+    heard = recorded.packets if with_audio else None
     bridge = OscBridge(engine, OscConfig(listen=("127.0.0.1", 0), query=False))
     if with_audio:
-        engine.taps = lambda patch: {("mic", "audio"): [Tap()]}  # set before the bridge adds none
+        engine.taps = lambda patch: {("mic", "audio"): [recorded]}  # the bridge sends nothing, so adds no taps
     try:
         if with_audio:
             force_quantum(256)

@@ -23,7 +23,7 @@ import numpy as np
 from engine import timecode
 from engine.bench.report import print_table, write_json
 from engine.clock import now_us
-from engine.display import display_problem, start_private_display
+from engine.display import display_problem, run_in_fresh_process, start_private_display
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.node import EngineContext
@@ -139,15 +139,6 @@ def summarize(name: str, grabber: WindowGrabber, nodes: dict[str, dict[str, Any]
         late = latencies[shown_at > shown_at[-1] - window_us]
         result["growth_ms"] = float(np.median(late) - np.median(early))
     return result
-
-
-def run_in_fresh_process(function, *args):
-    """Each scenario gets its own interpreter, and so its own GUI toolkit state:
-    OpenCV's Qt backend sometimes leaves a window opened after another was
-    destroyed in the same process unpainted."""
-    import multiprocessing
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
 
 
 def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, json_path: Path | None) -> int:
