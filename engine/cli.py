@@ -84,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
 
+    data = commands.add_parser("data", help="training data: the manifest of packaged photos and cached crops")
+    data_commands = data.add_subparsers(dest="data", metavar="WHAT", required=True)
+    prepare = data_commands.add_parser("prepare", help="cache crops of the manifest's photos at training sizes")
+    prepare.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], default=[128, 256],
+                         help="crop sizes in pixels, comma-separated (default 128,256)")
+    prepare.add_argument("--crops-per-image", type=int, default=16)
+    prepare.add_argument("--packages", nargs="+", metavar="PACKAGE", help="only these source packages")
+    prepare.add_argument("--cache", type=Path, help="cache folder (default ~/.cache/tensorstage/data "
+                         "or $TENSORSTAGE_DATA_CACHE)")
+    prepare.set_defaults(func=_data_prepare)
+    manifest = data_commands.add_parser("manifest", help="compare the committed manifest with this machine")
+    manifest.add_argument("--write", action="store_true", help="rewrite the manifest from what is installed")
+    manifest.set_defaults(func=_data_manifest)
+
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
     devices.set_defaults(func=_devices)
@@ -228,6 +242,44 @@ def _bench_osc(args: argparse.Namespace) -> int:
 def _bench_audio(args: argparse.Namespace) -> int:
     from engine.bench.audio import main as bench_audio
     return bench_audio(args.seconds, args.blocks, args.json)
+
+
+def _data_prepare(args: argparse.Namespace) -> int:
+    from models.common import data
+    try:
+        figures = data.prepare(args.sizes, args.crops_per_image, cache=args.cache, packages=args.packages)
+    except data.DataError as exc:
+        print(f"tensorstage data prepare: {exc}", file=sys.stderr)
+        return 1
+    print(f"data: {figures['photos']} photos -> {data.cache_dir(args.cache)}")
+    for split in data.SPLITS:
+        sizes = ", ".join(f"{figures[f'{split}_{size}_crops']} at {size}px" for size in args.sizes)
+        print(f"  {split:<10} {figures[f'{split}_photos']:>3} photos: {sizes}")
+    return 0
+
+
+def _data_manifest(args: argparse.Namespace) -> int:
+    from models.common import data
+    found = {e.id: e for e in data.discover()}
+    committed = {e.id: e for e in data.read_manifest()}
+    if args.write:
+        # Keep committed entries whose package is not installed here: the split is shared.
+        kept = [e for i, e in committed.items() if i not in found]
+        data.write_manifest(sorted(kept + list(found.values()), key=lambda e: e.id))
+        print(f"{data.MANIFEST}: {len(found)} found here, {len(kept)} kept from packages not installed")
+        return 0
+    new = sorted(set(found) - set(committed))
+    changed = sorted(i for i in set(found) & set(committed) if found[i] != committed[i])
+    absent = sorted(set(committed) - set(found))
+    print(f"{data.MANIFEST}: {len(committed)} entries; on this machine {len(found)}")
+    for label, ids in (("not in the manifest", new), ("differs from the manifest", changed),
+                       ("not installed here", absent)):
+        if ids:
+            print(f"  {label}: {len(ids)} (e.g. {ids[0]})")
+    missing = data.missing_packages(committed.values())
+    if missing:
+        print(f"  to install the rest: {data.install_hint(missing)}")
+    return 1 if new or changed else 0
 
 
 def _devices(args: argparse.Namespace) -> int:
