@@ -98,6 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--write", action="store_true", help="rewrite the manifest from what is installed")
     manifest.set_defaults(func=_data_manifest)
 
+    train = commands.add_parser("train", help="train a model family offline (time budget, checkpoints, resume)")
+    trainers = train.add_subparsers(dest="family", metavar="FAMILY", required=True)
+    train_style = trainers.add_parser("style", help="a multi-style network distilled from the Magenta teacher")
+    train_style.add_argument("--style", action="append", required=True, metavar="IMG",
+                             help="a style: image file, manifest id (opencv-doc/starry_night.jpg) or "
+                                  "generated:mosaic / generated:ink_waves; repeat for each style")
+    train_style.add_argument("--out", type=Path, default=Path("style-run"),
+                             help="folder for checkpoints, preview.jpg and style.keras (resumes if present)")
+    train_style.add_argument("--time-budget", type=float, default=45.0, metavar="MIN",
+                             help="minutes of training, counted across resumes (default 45)")
+    train_style.add_argument("--steps", type=int, help="stop after this many steps instead")
+    train_style.add_argument("--batch", type=int, default=6)
+    train_style.add_argument("--crop", type=int, default=128, help="training window in pixels")
+    train_style.add_argument("--packages", nargs="+", metavar="PACKAGE",
+                             help="only photos from these packages (e.g. scikit-image for a quick test)")
+    train_style.set_defaults(func=_train_style)
+
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
     devices.set_defaults(func=_devices)
@@ -280,6 +297,13 @@ def _data_manifest(args: argparse.Namespace) -> int:
     if missing:
         print(f"  to install the rest: {data.install_hint(missing)}")
     return 1 if new or changed else 0
+
+
+def _train_style(args: argparse.Namespace) -> int:
+    from models.style.train import Settings, main as train_style
+    settings = Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
+                        batch=args.batch, crop=args.crop, packages=args.packages)
+    return train_style(args.style, settings)
 
 
 def _devices(args: argparse.Namespace) -> int:

@@ -1,0 +1,124 @@
+"""Export a trained style network to LiteRT: full int8 (the CPU path) and
+float16 (half the file; no faster on x86), at a fixed input size.
+
+The int8 model takes uint8 RGB and the style weights as uint8 (weight x 255),
+and gives uint8 RGB. Calibration uses training crops only (never the held-out
+photos), each with a one-hot style or a blend of two, so the blended
+normalization parameters are inside the calibrated ranges.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _signature(model, size: int, num_styles: int):
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((1, size, size, 3), tf.float32, name="image"),
+                                  tf.TensorSpec((1, num_styles), tf.float32, name="style")])
+    def serve(image, style):
+        return {"rgb": model({"image": image, "style": style}, training=False)}
+
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    # Weights frozen into constants: the converter otherwise keeps resource
+    # variables, which the int8 calibrator cannot read.
+    return convert_variables_to_constants_v2(serve.get_concrete_function())
+
+
+def _calibration(crops: np.ndarray, num_styles: int, count: int, image_first: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        image = crops[i % len(crops)][None].astype(np.float32) / 255
+        weights = np.zeros((1, num_styles), np.float32)
+        a, b = rng.integers(0, num_styles, 2)
+        t = rng.random() if i % 2 else 1.0
+        weights[0, a] += t
+        weights[0, b] += 1 - t
+        yield [image, weights] if image_first else [weights, image]
+
+
+def export(model, out_dir: Path, size: int = 256, calibration_crops: np.ndarray | None = None,
+           calibration_count: int = 64, stem: str = "style") -> dict[str, Path]:
+    import tensorflow as tf
+
+    from models.style.network import build
+
+    num_styles = model.input["style"].shape[-1] if isinstance(model.input, dict) else model.inputs[1].shape[-1]
+    fixed = build(num_styles, size)
+    fixed.set_weights(model.get_weights())
+    function = _signature(fixed, size, num_styles)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    paths["float16"] = out_dir / f"{stem}_fp16.tflite"
+    paths["float16"].write_bytes(converter.convert())
+
+    if calibration_crops is not None:
+        crops = calibration_crops
+        if crops.shape[1] != size:
+            import cv2
+            crops = np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in crops])
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        # The calibrator feeds inputs in the converted model's order, which need
+        # not be the signature's: read it off the float model.
+        from ai_edge_litert.interpreter import Interpreter
+        first = Interpreter(model_path=str(paths["float16"])).get_input_details()[0]
+        image_first = len(first["shape"]) == 4
+        converter.representative_dataset = lambda: _calibration(crops, num_styles, calibration_count,
+                                                                image_first)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+        paths["int8"] = out_dir / f"{stem}_int8.tflite"
+        paths["int8"].write_bytes(converter.convert())
+    return paths
+
+
+class StyleModel:
+    """Runs an exported style model on LiteRT: RGB uint8 in, RGB uint8 out,
+    style weights (any non-negative vector; normalised to sum to 1)."""
+
+    def __init__(self, path: Path, threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        inputs = self.interpreter.get_input_details()
+        self.image_in = next(d for d in inputs if len(d["shape"]) == 4)
+        self.style_in = next(d for d in inputs if len(d["shape"]) == 2)
+        self.out = self.interpreter.get_output_details()[0]
+        self.size = int(self.image_in["shape"][1])
+        self.num_styles = int(self.style_in["shape"][1])
+
+    @staticmethod
+    def _quantize(detail, values):
+        scale, zero = detail["quantization"]
+        dtype = np.dtype(detail["dtype"])
+        if dtype.kind == "f":
+            return values.astype(dtype)
+        info = np.iinfo(dtype)
+        return np.clip(np.round(values / scale + zero), info.min, info.max).astype(dtype)
+
+    def __call__(self, rgb: np.ndarray, weights) -> np.ndarray:
+        w = np.asarray(weights, np.float32).reshape(1, -1)
+        w = w / max(float(w.sum()), 1e-6)
+        image = rgb.astype(np.float32)[None] / 255.0
+        self.interpreter.set_tensor(self.image_in["index"], self._quantize(self.image_in, image))
+        self.interpreter.set_tensor(self.style_in["index"], self._quantize(self.style_in, w))
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.out["index"])[0]
+        if y.dtype == np.uint8 and self.out["quantization"][1] == 0 and \
+                abs(self.out["quantization"][0] * 255 - 1) < 1e-3:
+            return y.copy()
+        scale, zero = self.out["quantization"]
+        if np.dtype(y.dtype).kind != "f":
+            y = (y.astype(np.float32) - zero) * scale
+        return np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
