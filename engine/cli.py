@@ -115,6 +115,20 @@ def _parser() -> argparse.ArgumentParser:
                              help="only photos from these packages (e.g. scikit-image for a quick test)")
     train_style.set_defaults(func=_train_style)
 
+    models_bench = benches.add_parser("models", help="per-frame inference of the shipped models, int8 vs naive")
+    models_bench.add_argument("--frames", type=int, default=200, help="timed frames per model (default 200)")
+    models_bench.add_argument("--no-keras", action="store_true", help="skip the TensorFlow float32 comparison")
+    models_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    models_bench.set_defaults(func=_bench_models)
+
+    evaluate = commands.add_parser("eval", help="quality of a model family on held-out data (table; --json)")
+    evals = evaluate.add_subparsers(dest="eval", metavar="FAMILY", required=True)
+    eval_style = evals.add_parser("style", help="style/content distance vs the teacher, temporal error, settling")
+    eval_style.add_argument("--model", type=Path, help="a style .tflite (default: the shipped int8 model)")
+    eval_style.add_argument("--photos", type=int, help="use only this many held-out photos")
+    eval_style.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    eval_style.set_defaults(func=_eval_style)
+
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
     devices.set_defaults(func=_devices)
@@ -297,6 +311,16 @@ def _data_manifest(args: argparse.Namespace) -> int:
     if missing:
         print(f"  to install the rest: {data.install_hint(missing)}")
     return 1 if new or changed else 0
+
+
+def _bench_models(args: argparse.Namespace) -> int:
+    from engine.bench.models import main as bench_models
+    return bench_models(args.frames, args.json, keras=not args.no_keras)
+
+
+def _eval_style(args: argparse.Namespace) -> int:
+    from models.style.eval import main as eval_style
+    return eval_style(args.model, args.json, args.photos)
 
 
 def _train_style(args: argparse.Namespace) -> int:

@@ -140,6 +140,7 @@ _NODE_MODULES = (
     "engine.processors.stall",
     "engine.processors.audio_analysis",
     "engine.processors.image_model",
+    "engine.processors.style",
     "engine.sinks.recorder",
     "engine.sinks.window",
     "engine.sinks.speakers",

@@ -1,0 +1,111 @@
+"""`tensorstage bench models`: inference time of the shipped models, per frame,
+on a fixed number of threads, and how the int8 model compares with the naive
+ways of running the same network (LiteRT float16 and Keras float32).
+
+The style model's target: int8 at 256x256 on ONE thread >= 30 fps, p95 <= 33 ms.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.bench.report import print_table, write_json
+
+ROOT = Path(__file__).resolve().parents[2]
+STYLE_DIR = ROOT / "models" / "style"
+CONVNET = ROOT / "models" / "bench" / "convnet_int8.tflite"
+
+
+def _time(call, frames: int, warmup: int = 5) -> dict:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(frames):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times = np.array(times)
+    p50, p95 = float(np.percentile(times, 50)), float(np.percentile(times, 95))
+    return {"p50_ms": p50, "p95_ms": p95, "fps": 1000.0 / float(times.mean())}
+
+
+def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list[dict], dict]:
+    from models.style.export import StyleModel
+
+    rng = np.random.default_rng(0)
+    rows: list[dict] = []
+    figures: dict = {}
+
+    def add(name, key, result, threads):
+        rows.append({"model": name, "threads": threads, **result})
+        for k, v in result.items():
+            figures[f"{key}_{k}"] = v
+        progress(f"bench models: {name}, {threads} thread(s): p50 {result['p50_ms']:.1f} ms, "
+                 f"p95 {result['p95_ms']:.1f} ms, {result['fps']:.0f} fps")
+
+    int8, fp16 = STYLE_DIR / "style_int8.tflite", STYLE_DIR / "style_fp16.tflite"
+    if int8.exists():
+        for threads in (1, 2):
+            model = StyleModel(int8, threads=threads)
+            frame = rng.integers(0, 255, (model.size, model.size, 3), dtype=np.uint8)
+            weights = np.eye(model.num_styles)[0]
+            add(f"style int8 {model.size}px", f"style_int8_{threads}t", _time(lambda: model(frame, weights), frames),
+                threads)
+        figures["style_int8_meets_target"] = bool(figures["style_int8_1t_fps"] >= 30
+                                                  and figures["style_int8_1t_p95_ms"] <= 33)
+    if fp16.exists():
+        model = StyleModel(fp16, threads=1)
+        frame = rng.integers(0, 255, (model.size, model.size, 3), dtype=np.uint8)
+        add(f"style fp16 {model.size}px (naive LiteRT)", "style_fp16_1t",
+            _time(lambda: model(frame, np.eye(model.num_styles)[0]), frames), 1)
+        figures["speedup_int8_vs_fp16"] = figures["style_fp16_1t_p50_ms"] / figures["style_int8_1t_p50_ms"]
+    keras_path = STYLE_DIR / "style.keras"
+    if keras and keras_path.exists():
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        import keras as keras_module
+
+        import models.style.network  # noqa: F401 - registers ConditionalInstanceNorm for loading
+
+        net = keras_module.models.load_model(keras_path)
+        size = 256
+        x = {"image": tf.constant(rng.random((1, size, size, 3), np.float32)),
+             "style": tf.constant(np.eye(net.inputs[1].shape[-1], dtype=np.float32)[:1])}
+        run = tf.function(lambda inputs: net(inputs, training=False))
+        add(f"style Keras fp32 {size}px (naive TensorFlow)", "style_keras_fp32_1t",
+            _time(lambda: run(x).numpy(), max(20, frames // 4)), 1)
+        figures["speedup_int8_vs_keras_fp32"] = (figures["style_keras_fp32_1t_p50_ms"]
+                                                 / figures["style_int8_1t_p50_ms"])
+    if CONVNET.exists():
+        from engine.runtime.models import LiteRTModel
+
+        model = LiteRTModel(CONVNET, threads=1)
+        h, w = model.expect_image()
+        frame = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        add(f"stand-in convnet int8 {w}px (4.3 GFLOP)", "convnet_int8_1t",
+            _time(lambda: model.run_image(frame), max(20, frames // 4)), 1)
+    return rows, figures
+
+
+def main(frames: int, json_path: Path | None, keras: bool = True) -> int:
+    rows, figures = measure(frames, keras)
+    if not rows:
+        print("bench models: no models found (models/style/*.tflite)")
+        return 1
+    print()
+    print_table("bench models: per-frame inference", rows,
+                [("model", "model", "{}"), ("threads", "threads", "{}"), ("p50 ms", "p50_ms", "{:.1f}"),
+                 ("p95 ms", "p95_ms", "{:.1f}"), ("fps", "fps", "{:.0f}")])
+    for key in ("speedup_int8_vs_fp16", "speedup_int8_vs_keras_fp32"):
+        if key in figures:
+            print(f"{key.replace('_', ' ')}: {figures[key]:.1f}x")
+    if "style_int8_meets_target" in figures:
+        print(f"target (int8, 1 thread, >= 30 fps and p95 <= 33 ms): "
+              f"{'met' if figures['style_int8_meets_target'] else 'NOT met'}")
+    write_json(json_path, figures)
+    return 0
