@@ -27,7 +27,23 @@ from engine.packet import VIDEO, Packet
 from engine.params import FLOAT, ParamSpec
 
 MAX_STYLES = 4
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "style" / "style_int8.tflite"
+# The .keras source: on a GPU it runs on TensorFlow (float16 + XLA); elsewhere
+# the int8 .tflite beside it runs on LiteRT.
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "style" / "style.keras"
+
+
+def load_style_model(path: Path, forced: str = "auto", threads: int = 1, gpu: bool | None = None):
+    """(model, why): LiteRT for a .tflite or a .keras on a CPU, TensorFlow with
+    float16 and XLA for a .keras where an NVIDIA GPU is visible."""
+    from engine.runtime.models import LITERT, choose_backend, nvidia_gpu_present
+
+    gpu = nvidia_gpu_present() if gpu is None else gpu
+    backend, chosen, why = choose_backend(path, forced, gpu)
+    if backend == LITERT:
+        from models.style.export import StyleModel
+        return StyleModel(chosen, threads=threads), why
+    from engine.runtime.tensorflow_backend import TensorFlowStyleModel
+    return TensorFlowStyleModel(chosen, xla=gpu, float16=gpu), why
 
 
 def style_names(model_path: Path) -> list[str]:
@@ -59,7 +75,8 @@ class StyleNode(Node):
     inputs = (Port("video", VIDEO),)
     outputs = (Port("video", VIDEO),)
     options = {
-        "path": Option(str, "", "a style model .tflite (default: the shipped four-style int8 model)"),
+        "path": Option(str, "", "a style model .keras or .tflite (default: the shipped four-style model)"),
+        "backend": Option(str, "auto", "auto, litert or tensorflow", choices=("auto", "litert", "tensorflow")),
         "threads": Option(int, 0, "inference threads; 0 = one while audio runs, else all cores",
                           min=0, max=64),
     }
@@ -74,20 +91,19 @@ class StyleNode(Node):
     }
 
     def open(self) -> None:
-        from models.style.export import StyleModel
-
         path = Path(self.opts["path"]).expanduser() if self.opts["path"] else SHIPPED
         threads = self.opts["threads"] or (1 if self.context.audio_running else os.cpu_count() or 1)
         started = time.perf_counter()
-        self.model = StyleModel(path, threads=threads)
+        self.model, why = load_style_model(path, self.opts["backend"], threads)
         self.size = self.model.size
         self.model(np.full((self.size, self.size, 3), 128, np.uint8), [1] + [0] * (self.model.num_styles - 1))
         names = style_names(path) or [f"style {i + 1}" for i in range(self.model.num_styles)]
         self._previous_in = self._previous_out = None
         self.report(f"{path.name}: {self.model.num_styles} styles ("
                     + ", ".join(f"style{i + 1}={n}" for i, n in enumerate(names[:MAX_STYLES]))
-                    + f"), {self.size}x{self.size}, {threads} thread(s); ready in "
-                    f"{1000 * (time.perf_counter() - started):.0f} ms")
+                    + f"), {self.size}x{self.size}, {self.model.backend}"
+                    + (f", {threads} thread(s)" if self.model.backend == "litert" else "")
+                    + f"; ready in {1000 * (time.perf_counter() - started):.0f} ms; {why}")
 
     def weights(self) -> np.ndarray:
         w = np.zeros(self.model.num_styles, np.float32)

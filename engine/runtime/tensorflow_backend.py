@@ -15,7 +15,8 @@ import numpy as np
 
 from engine.runtime.models import TENSORFLOW, ModelError
 
-FLOAT32_LAYERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "InstanceNormalization")
+FLOAT32_LAYERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "InstanceNormalization",
+                  "ConditionalInstanceNorm")
 
 
 class TensorFlowModel:
@@ -51,6 +52,39 @@ class TensorFlowModel:
 
     def run_image(self, rgb: np.ndarray) -> np.ndarray:
         out = self._run(rgb[None].astype(np.float32) / 255.0)
+        return np.clip(np.asarray(out, dtype=np.float32)[0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+class TensorFlowStyleModel:
+    """A multi-style `.keras` network (image + style weights in) on TensorFlow:
+    float16 and XLA on a GPU, float32 on a CPU. Same call as the LiteRT
+    StyleModel: RGB uint8 and weights in, RGB uint8 out."""
+
+    backend = TENSORFLOW
+
+    def __init__(self, path: Path, size: int = 256, xla: bool = True, float16: bool = False) -> None:
+        import keras
+        import tensorflow as tf
+
+        import models.style.network  # noqa: F401 - registers ConditionalInstanceNorm
+
+        try:
+            model = keras.models.load_model(str(path), compile=False)
+        except Exception as error:  # noqa: BLE001
+            raise ModelError(f"{path}: not a style model Keras can load ({str(error).splitlines()[0]})") from None
+        if not isinstance(model.input, dict) or set(model.input) != {"image", "style"}:
+            raise ModelError(f"{path}: a style model takes 'image' and 'style' inputs")
+        if float16:
+            model = _as_mixed_float16(model, keras)
+        self.path, self.size, self.model = path, size, model
+        self.num_styles = int(model.input["style"].shape[-1])
+        self._run = tf.function(lambda image, style: model({"image": image, "style": style}, training=False),
+                                jit_compile=xla)
+
+    def __call__(self, rgb: np.ndarray, weights) -> np.ndarray:
+        w = np.asarray(weights, np.float32).reshape(1, -1)
+        w = w / max(float(w.sum()), 1e-6)
+        out = self._run(rgb[None].astype(np.float32) / 255.0, w)
         return np.clip(np.asarray(out, dtype=np.float32)[0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -57,7 +57,7 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
     from models.style.train import load_style
 
     started = time.monotonic()
-    model_path = Path(model_path or SHIPPED)
+    model_path = Path(model_path or SHIPPED.with_name("style_int8.tflite"))
     model = StyleModel(model_path, threads=2)
     card = json.loads(model_path.with_name("style.json").read_text()) if \
         model_path.with_name("style.json").exists() else {"styles": []}

@@ -85,6 +85,8 @@ class StyleModel:
     """Runs an exported style model on LiteRT: RGB uint8 in, RGB uint8 out,
     style weights (any non-negative vector; normalised to sum to 1)."""
 
+    backend = "litert"
+
     def __init__(self, path: Path, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 

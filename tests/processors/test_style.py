@@ -138,3 +138,28 @@ def test_a_style_morph_over_osc_in_a_running_patch(two_style_model):
     finally:
         eng.stop()
         bridge.stop()
+
+
+def test_the_gpu_path_is_chosen_by_itself_and_paints_like_the_cpu_path():
+    """Where an NVIDIA GPU is visible the shipped .keras runs on TensorFlow in
+    float16 with XLA; here that path runs on the CPU and must agree with LiteRT."""
+    from engine.processors.style import SHIPPED, load_style_model
+    from models.common.metrics import psnr
+
+    cpu_model, why = load_style_model(SHIPPED, gpu=False)
+    assert cpu_model.backend == "litert" and cpu_model.path.name == "style_int8.tflite", why
+    gpu_model, why = load_style_model(SHIPPED, gpu=True)
+    assert gpu_model.backend == "tensorflow" and "GPU" in why
+    assert gpu_model.model.get_layer("down0_conv").compute_dtype == "float16"
+    assert gpu_model.model.get_layer("down0_norm").compute_dtype == "float32"
+    float_model, _ = load_style_model(SHIPPED.with_name("style_fp16.tflite"))
+    frame = np.random.default_rng(4).integers(0, 255, (256, 256, 3), dtype=np.uint8)
+    frame = cv2_blur(frame)
+    weights = [0.5, 0.5, 0, 0]
+    assert psnr(gpu_model(frame, weights) / 255, float_model(frame, weights) / 255) > 30
+    assert psnr(cpu_model(frame, weights) / 255, float_model(frame, weights) / 255) > 20   # int8 vs float
+
+
+def cv2_blur(frame):
+    import cv2
+    return cv2.GaussianBlur(frame, (9, 9), 3)
