@@ -9,6 +9,9 @@ trip from raising the tone's level to hearing it. Under load, the same process
 also runs a video patch, a 4.3 GFLOP int8 LiteRT model on one thread at full
 rate, and a thread of pure Python work: the in-process design, with the GIL
 switch interval at 1 ms and the heap frozen after start (engine/realtime.py).
+At 256 frames a third phase plays the live style patch beside the audio: the
+test pattern painted by the shipped style model (one thread, as the style node
+chooses when audio runs) into a recorded window, and reports its frame rate.
 """
 
 from __future__ import annotations
@@ -75,6 +78,24 @@ path = "{output}/bench-audio.mp4"
 """
 
 
+STYLE = """
+[nodes.pattern]
+type = "test_pattern"
+width = 640
+height = 480
+
+[nodes.style]
+type = "style"
+inputs.video = "pattern.video"
+
+[nodes.screen]
+type = "window"
+inputs.video = "style.video"
+path = "{output}/bench-audio-style.mp4"
+"""
+STYLE_MODEL = Path(__file__).resolve().parents[2] / "models" / "style" / "style_int8.tflite"
+
+
 class Load:
     """A LiteRT model at full rate on one thread, and a thread of Python work."""
 
@@ -132,8 +153,10 @@ def force_quantum(frames: int) -> bool:
                           capture_output=True, timeout=10).returncode == 0
 
 
-def run_phase(block: int, loaded: bool, seconds: float, output: str) -> dict[str, Any]:
-    text = AUDIO.format(block=block) + (VIDEO.format(output=output) if loaded else "")
+def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False) -> dict[str, Any]:
+    video = STYLE if style else VIDEO if loaded else ""
+    text = AUDIO.format(block=block) + video.format(output=output)
+    loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
                     EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
     recorded = Collector()
@@ -153,8 +176,12 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str) -> dict[str
         base_ring, base_device = speakers.ring.underflows, speakers.device_underflows
         start_count = speakers.callbacks
         heard_from = len(heard)
+        painted_before = engine.runners["style"].snapshot()["frames_out"] if style else 0
         run_for(engine, seconds)
         figures = {
+            "style_fps": ((engine.runners["style"].snapshot()["frames_out"] - painted_before) / seconds
+                          if style else None),
+            "style_p95_ms": engine.runners["style"].snapshot()["process_p95_ms"] if style else None,
             "ring_underflows": speakers.ring.underflows - base_ring,
             "device_underflows": speakers.device_underflows - base_device,
             "callbacks": speakers.callbacks - start_count,
@@ -199,17 +226,22 @@ def main(seconds: float, blocks: list[int], json_path: Path | None) -> int:
         try:
             for block in blocks:
                 forced = force_quantum(block)
-                for loaded in (False, True):
-                    name = "load" if loaded else "idle"
+                phases = [("idle", False, False), ("load", True, False)]
+                if block == 256 and STYLE_MODEL.exists():
+                    phases.append(("style", True, True))
+                for name, loaded, style in phases:
                     print(f"  {block} frames, {name}: {seconds:g} s ...", flush=True)
-                    result = run_phase(block, loaded, seconds, output)
+                    result = run_phase(block, loaded, seconds, output, style)
                     rows.append({"phase": f"{block} {name}", "forced": forced, **result})
-                    prefix = "" if loaded else "idle_"
+                    prefix = {"idle": "idle_", "load": "", "style": "style_"}[name]
                     figures[f"{prefix}xruns_{block}"] = result["xruns"]
+                    if style:
+                        figures["style_fps"] = result["style_fps"]
+                        figures["style_p95_ms"] = result["style_p95_ms"]
                     for key in ("dropouts", "ring_underflows", "device_underflows", "period_p50_ms",
                                 "period_p99_ms", "period_max_ms", "round_trip_ms"):
                         figures[f"{name}_{block}_{key}"] = result[key]
-                    if loaded:
+                    if name == "load":
                         figures[f"load_{block}_inferences_per_s"] = result["inferences_per_s"]
         finally:
             force_quantum(0)
@@ -219,6 +251,6 @@ def main(seconds: float, blocks: list[int], json_path: Path | None) -> int:
         ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"),
         ("period p50", "period_p50_ms", "{:.2f}"), ("p99", "period_p99_ms", "{:.2f}"),
         ("max ms", "period_max_ms", "{:.1f}"), ("round trip ms", "round_trip_ms", "{:.1f}"),
-        ("model/s", "inferences_per_s", "{:.0f}")])
+        ("model/s", "inferences_per_s", "{:.0f}"), ("style fps", "style_fps", "{:.1f}")])
     write_json(json_path, figures)
     return 0

@@ -18,3 +18,5 @@ def test_bench_audio_measures_underflows_and_round_trip(pipewire, tmp_path):
     assert 0 < figures["load_256_round_trip_ms"] < 500
     assert figures["load_256_inferences_per_s"] > 5             # the load really ran
     assert figures["idle_256_period_max_ms"] < 1000
+    assert isinstance(figures["style_xruns_256"], int)           # the live style patch beside the audio
+    assert figures["style_fps"] > 3
