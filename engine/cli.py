@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--cache", type=Path, help="cache folder (default ~/.cache/tensorstage/data "
                          "or $TENSORSTAGE_DATA_CACHE)")
     prepare.set_defaults(func=_data_prepare)
+    audio = data_commands.add_parser("audio", help="render tunes from music21's corpus with FluidSynth, "
+                                     "with exact f0 and loudness per 10 ms")
+    audio.add_argument("--tunes", type=int, default=60, help="how many tunes (default 60)")
+    audio.add_argument("--instruments", default="flute,violin,trumpet",
+                       help="comma-separated: flute, violin, trumpet, clarinet, cello")
+    audio.add_argument("--seconds", type=float, default=20.0, help="longest stretch of a tune to render")
+    audio.add_argument("--cache", type=Path, help="cache folder (default as for `data prepare`)")
+    audio.set_defaults(func=_data_audio)
     manifest = data_commands.add_parser("manifest", help="compare the committed manifest with this machine")
     manifest.add_argument("--write", action="store_true", help="rewrite the manifest from what is installed")
     manifest.set_defaults(func=_data_manifest)
@@ -286,6 +294,25 @@ def _data_prepare(args: argparse.Namespace) -> int:
     for split in data.SPLITS:
         sizes = ", ".join(f"{figures[f'{split}_{size}_crops']} at {size}px" for size in args.sizes)
         print(f"  {split:<10} {figures[f'{split}_photos']:>3} photos: {sizes}")
+    return 0
+
+
+def _data_audio(args: argparse.Namespace) -> int:
+    from models.common import audio_data
+    instruments = [i.strip() for i in args.instruments.split(",") if i.strip()]
+    unknown = [i for i in instruments if i not in audio_data.INSTRUMENTS]
+    if unknown:
+        print(f"tensorstage data audio: unknown instrument {unknown[0]!r}; choose from "
+              f"{', '.join(audio_data.INSTRUMENTS)}", file=sys.stderr)
+        return 2
+    try:
+        figures = audio_data.prepare(args.tunes, instruments, cache=args.cache, max_seconds=args.seconds)
+    except audio_data.AudioDataError as exc:
+        print(f"tensorstage data audio: {exc}", file=sys.stderr)
+        return 1
+    print(f"audio data: {figures['tunes']} tunes x {len(instruments)} instruments = {figures['files']} files "
+          f"({figures['train_files']} train, {figures['validation_files']} validation, "
+          f"{figures['test_files']} test; {figures['skipped']} tunes skipped), soundfont {figures['soundfont']}")
     return 0
 
 
