@@ -399,6 +399,13 @@ class Engine:
         patch, kept = swap.patch, self._kept(swap.patch)
         self._open_main_thread(swap.new_runners.values())
         removed = [r for n, r in self.runners.items() if n not in kept]
+        for name, runner in swap.new_runners.items():
+            previous = self.runners.get(name)
+            if previous is not None and previous.decl.type == runner.decl.type and not runner.bypassed:
+                try:
+                    runner.node.take_over(previous.node)
+                except Exception as error:  # noqa: BLE001 - a seamless change is a nicety, not a must
+                    self.events.add(RELOAD, name, f"take-over failed, a plain switch instead: {error}")
         runners: dict[str, NodeRunner] = {}
         for name, decl in patch.nodes.items():
             runner = self.runners[name] if name in kept else swap.new_runners[name]

@@ -92,6 +92,11 @@ class Node:
     def close(self) -> None:
         pass
 
+    def take_over(self, previous: "Node") -> None:
+        """On a live reload, this node replaces `previous` (same name, new
+        options), which is closed right after: carry over what makes the change
+        seamless (a model node crossfades from the old model)."""
+
     def wants_main_thread(self) -> bool:
         """True for a node that owns a GUI window: the main thread runs it."""
         return False

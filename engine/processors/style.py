@@ -25,6 +25,7 @@ import numpy as np
 from engine.node import Node, Option, Port, register
 from engine.packet import VIDEO, Packet
 from engine.params import FLOAT, ParamSpec
+from engine.processors.swap_fade import SwapFade
 
 MAX_STYLES = 4
 # The .keras source: on a GPU it runs on TensorFlow (float16 + XLA); elsewhere
@@ -77,6 +78,8 @@ class StyleNode(Node):
     options = {
         "path": Option(str, "", "a style model .keras or .tflite (default: the shipped four-style model)"),
         "backend": Option(str, "auto", "auto, litert or tensorflow", choices=("auto", "litert", "tensorflow")),
+        "swap_fade_s": Option(float, 0.5, "on a live model swap, seconds to crossfade from the old model",
+                              min=0.0, max=10.0),
         "threads": Option(int, 0, "inference threads; 0 = one while audio runs, else all cores",
                           min=0, max=64),
     }
@@ -99,6 +102,7 @@ class StyleNode(Node):
         self.model(np.full((self.size, self.size, 3), 128, np.uint8), [1] + [0] * (self.model.num_styles - 1))
         names = style_names(path) or [f"style {i + 1}" for i in range(self.model.num_styles)]
         self._previous_in = self._previous_out = None
+        self.fade = SwapFade()
         self.report(f"{path.name}: {self.model.num_styles} styles ("
                     + ", ".join(f"style{i + 1}={n}" for i, n in enumerate(names[:MAX_STYLES]))
                     + f"), {self.size}x{self.size}, {self.model.backend}"
@@ -112,6 +116,20 @@ class StyleNode(Node):
         self.last_weights = w if w.sum() > 0 else np.eye(self.model.num_styles, dtype=np.float32)[0]
         return self.last_weights
 
+    def take_over(self, previous: Node) -> None:
+        if isinstance(previous, StyleNode) and hasattr(previous, "model"):
+            self.fade.begin(previous.paint, self.opts["swap_fade_s"])
+
+    def paint(self, frame: np.ndarray) -> np.ndarray:
+        """The painting of a BGR frame at the frame's size, stabilised."""
+        small = cv2.cvtColor(cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA),
+                             cv2.COLOR_BGR2RGB)
+        painted = stabilize(self._previous_in, self._previous_out, small, self.model(small, self.weights()),
+                            self.param["stabilize"])
+        self._previous_in, self._previous_out = small, painted
+        return cv2.resize(cv2.cvtColor(painted, cv2.COLOR_RGB2BGR), (frame.shape[1], frame.shape[0]),
+                          interpolation=cv2.INTER_LINEAR)
+
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet]:
         packet = inputs["video"]
         frame = packet.value
@@ -119,13 +137,7 @@ class StyleNode(Node):
         if strength <= 0.0:
             self._previous_in = self._previous_out = None
             return {"video": packet}
-        small = cv2.cvtColor(cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA),
-                             cv2.COLOR_BGR2RGB)
-        painted = stabilize(self._previous_in, self._previous_out, small, self.model(small, self.weights()),
-                            self.param["stabilize"])
-        self._previous_in, self._previous_out = small, painted
-        styled = cv2.resize(cv2.cvtColor(painted, cv2.COLOR_RGB2BGR), (frame.shape[1], frame.shape[0]),
-                            interpolation=cv2.INTER_LINEAR)
+        styled = self.fade.apply(frame, self.paint(frame))
         if strength < 1.0:
             styled = cv2.addWeighted(styled, strength, frame, 1.0 - strength, 0.0)
         return {"video": packet.derive(styled)}

@@ -64,6 +64,7 @@ def test_hot_swap_keeps_the_stream_and_a_broken_swap_keeps_the_old_model(tmp_pat
         arrivals = [t for _, t in RECEIVED["out"][before:]]
         gaps_ms = [(b - a) / 1000 for a, b in zip(arrivals, arrivals[1:])]
         assert eng.runners["style"].node.model.path == second
+        assert eng.runners["style"].node.fade.start_us > 0      # it dissolved from the old model
         # Loose bounds (a loaded CI machine stretches frames): the stream kept
         # flowing through the swap instead of waiting for the load and warm-up.
         assert max(gaps_ms) < 250
