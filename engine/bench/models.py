@@ -32,6 +32,33 @@ def _time(call, frames: int, warmup: int = 5) -> dict:
     return {"p50_ms": p50, "p95_ms": p95, "fps": 1000.0 / float(times.mean())}
 
 
+def _fidelity(net, int8: Path, fp16: Path, progress) -> dict:
+    """PSNR of the int8 and float16 LiteRT models against Keras float32 on
+    held-out photos (style 1 and an even blend of all styles)."""
+    from models.common.metrics import psnr
+    from models.style.eval import held_out_photos
+    from models.style.export import StyleModel
+
+    try:
+        _, photos = held_out_photos(256, limit=5)
+    except Exception as error:  # noqa: BLE001 - photos come from optional packages
+        progress(f"bench models: no held-out photos for the PSNR check ({error})")
+        return {}
+    quantized, half = StyleModel(int8, threads=2), StyleModel(fp16, threads=2)
+    styles = net.inputs[1].shape[-1]
+    scores: dict[str, list[float]] = {"int8": [], "fp16": []}
+    for photo in photos:
+        for weights in (np.eye(styles, dtype=np.float32)[0], np.full(styles, 1 / styles, np.float32)):
+            reference = np.asarray(net({"image": photo[None].astype(np.float32) / 255,
+                                        "style": weights[None]}, training=False))[0]
+            scores["int8"].append(psnr(quantized(photo, weights) / 255.0, reference))
+            scores["fp16"].append(psnr(half(photo, weights) / 255.0, reference))
+    result = {f"psnr_{k}_vs_fp32_db": float(np.mean(v)) for k, v in scores.items()}
+    progress(f"bench models: PSNR against float32 on {len(photos)} held-out photos: "
+             f"int8 {result['psnr_int8_vs_fp32_db']:.1f} dB, float16 {result['psnr_fp16_vs_fp32_db']:.1f} dB")
+    return result
+
+
 def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list[dict], dict]:
     from models.style.export import StyleModel
 
@@ -56,6 +83,13 @@ def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list
                 threads)
         figures["style_int8_meets_target"] = bool(figures["style_int8_1t_fps"] >= 30
                                                   and figures["style_int8_1t_p95_ms"] <= 33)
+    for size in (192, 320):
+        path = STYLE_DIR / f"style_int8_{size}.tflite"
+        if path.exists():
+            model = StyleModel(path, threads=1)
+            frame = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            add(f"style int8 {size}px", f"style_int8_{size}_1t",
+                _time(lambda: model(frame, np.eye(model.num_styles)[0]), frames), 1)
     if fp16.exists():
         model = StyleModel(fp16, threads=1)
         frame = rng.integers(0, 255, (model.size, model.size, 3), dtype=np.uint8)
@@ -81,6 +115,7 @@ def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list
             _time(lambda: run(x).numpy(), max(20, frames // 4)), 1)
         figures["speedup_int8_vs_keras_fp32"] = (figures["style_keras_fp32_1t_p50_ms"]
                                                  / figures["style_int8_1t_p50_ms"])
+        figures.update(_fidelity(net, int8, fp16, progress))
     if CONVNET.exists():
         from engine.runtime.models import LiteRTModel
 
@@ -104,6 +139,9 @@ def main(frames: int, json_path: Path | None, keras: bool = True) -> int:
     for key in ("speedup_int8_vs_fp16", "speedup_int8_vs_keras_fp32"):
         if key in figures:
             print(f"{key.replace('_', ' ')}: {figures[key]:.1f}x")
+    for key in ("psnr_int8_vs_fp32_db", "psnr_fp16_vs_fp32_db"):
+        if key in figures:
+            print(f"{key.replace('_', ' ').replace(' db', '')}: {figures[key]:.1f} dB (held-out photos)")
     if "style_int8_meets_target" in figures:
         print(f"target (int8, 1 thread, >= 30 fps and p95 <= 33 ms): "
               f"{'met' if figures['style_int8_meets_target'] else 'NOT met'}")

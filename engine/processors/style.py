@@ -24,10 +24,11 @@ import numpy as np
 
 from engine.node import Node, Option, Port, register
 from engine.packet import VIDEO, Packet
-from engine.params import FLOAT, ParamSpec
+from engine.params import CHOICE, FLOAT, ParamSpec
 from engine.processors.swap_fade import SwapFade
 
 MAX_STYLES = 4
+RESOLUTIONS = ("192", "256", "320")
 # The .keras source: on a GPU it runs on TensorFlow (float16 + XLA); elsewhere
 # the int8 .tflite beside it runs on LiteRT.
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "style" / "style.keras"
@@ -87,6 +88,8 @@ class StyleNode(Node):
         "strength": ParamSpec(FLOAT, 1.0, "0 the original frame, 1 the painting", min=0.0, max=1.0,
                               smoothing_s=0.2),
         "stabilize": ParamSpec(FLOAT, 0.5, "motion-aware smoothing of still areas (0 off)", min=0.0, max=1.0),
+        "resolution": ParamSpec(CHOICE, "256", "processing size in pixels: 192 is faster, 320 finer",
+                                choices=RESOLUTIONS),
         **{f"style{i + 1}": ParamSpec(FLOAT, 1.0 if i == 0 else 0.0,
                                       f"weight of the model's style {i + 1} (names: tensorstage osc list)",
                                       min=0.0, max=1.0, smoothing_s=0.5)
@@ -99,13 +102,23 @@ class StyleNode(Node):
         started = time.perf_counter()
         self.model, why = load_style_model(path, self.opts["backend"], threads)
         self.size = self.model.size
+        # LiteRT models have a fixed size: the other resolutions are sibling
+        # files (style_int8_320.tflite), all loaded now so a change is instant.
+        self.models = {self.size: self.model}
+        if self.model.backend == "litert":
+            from models.style.export import StyleModel
+            for size in map(int, RESOLUTIONS):
+                sibling = self.model.path.with_name(f"{self.model.path.stem}_{size}.tflite")
+                if size != self.size and sibling.exists():
+                    self.models[size] = StyleModel(sibling, threads=threads)
         self.model(np.full((self.size, self.size, 3), 128, np.uint8), [1] + [0] * (self.model.num_styles - 1))
         names = style_names(path) or [f"style {i + 1}" for i in range(self.model.num_styles)]
         self._previous_in = self._previous_out = None
         self.fade = SwapFade()
         self.report(f"{path.name}: {self.model.num_styles} styles ("
                     + ", ".join(f"style{i + 1}={n}" for i, n in enumerate(names[:MAX_STYLES]))
-                    + f"), {self.size}x{self.size}, {self.model.backend}"
+                    + f"), {'/'.join(map(str, sorted(self.models))) if self.model.backend == 'litert' else 'any size'}"
+                    + f" px, {self.model.backend}"
                     + (f", {threads} thread(s)" if self.model.backend == "litert" else "")
                     + f"; ready in {1000 * (time.perf_counter() - started):.0f} ms; {why}")
 
@@ -122,9 +135,13 @@ class StyleNode(Node):
 
     def paint(self, frame: np.ndarray) -> np.ndarray:
         """The painting of a BGR frame at the frame's size, stabilised."""
-        small = cv2.cvtColor(cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA),
-                             cv2.COLOR_BGR2RGB)
-        painted = stabilize(self._previous_in, self._previous_out, small, self.model(small, self.weights()),
+        size = int(self.param["resolution"])
+        model = self.models.get(size) if self.model.backend == "litert" else self.model
+        if model is None:
+            model, size = self.model, self.size
+        self.last_size = size
+        small = cv2.cvtColor(cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        painted = stabilize(self._previous_in, self._previous_out, small, model(small, self.weights()),
                             self.param["stabilize"])
         self._previous_in, self._previous_out = small, painted
         return cv2.resize(cv2.cvtColor(painted, cv2.COLOR_RGB2BGR), (frame.shape[1], frame.shape[0]),

@@ -41,7 +41,10 @@ def _calibration(crops: np.ndarray, num_styles: int, count: int, image_first: bo
 
 
 def export(model, out_dir: Path, size: int = 256, calibration_crops: np.ndarray | None = None,
-           calibration_count: int = 64, stem: str = "style") -> dict[str, Path]:
+           calibration_count: int = 64, stem: str = "style", suffix: str = "",
+           float16: bool = True) -> dict[str, Path]:
+    """`{stem}_int8{suffix}.tflite` (and `_fp16`): e.g. style_int8.tflite at
+    256 and style_int8_320.tflite for the other processing resolutions."""
     import tensorflow as tf
 
     from models.style.network import build
@@ -56,8 +59,10 @@ def export(model, out_dir: Path, size: int = 256, calibration_crops: np.ndarray 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
-    paths["float16"] = out_dir / f"{stem}_fp16.tflite"
-    paths["float16"].write_bytes(converter.convert())
+    float_model = converter.convert()
+    if float16:
+        paths["float16"] = out_dir / f"{stem}_fp16{suffix}.tflite"
+        paths["float16"].write_bytes(float_model)
 
     if calibration_crops is not None:
         crops = calibration_crops
@@ -69,14 +74,14 @@ def export(model, out_dir: Path, size: int = 256, calibration_crops: np.ndarray 
         # The calibrator feeds inputs in the converted model's order, which need
         # not be the signature's: read it off the float model.
         from ai_edge_litert.interpreter import Interpreter
-        first = Interpreter(model_path=str(paths["float16"])).get_input_details()[0]
+        first = Interpreter(model_content=float_model).get_input_details()[0]
         image_first = len(first["shape"]) == 4
         converter.representative_dataset = lambda: _calibration(crops, num_styles, calibration_count,
                                                                 image_first)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8
-        paths["int8"] = out_dir / f"{stem}_int8.tflite"
+        paths["int8"] = out_dir / f"{stem}_int8{suffix}.tflite"
         paths["int8"].write_bytes(converter.convert())
     return paths
 

@@ -27,6 +27,7 @@ import numpy as np
 
 CROP = 128
 MAX_SHIFT = 8
+EXTRA_SIZES = (192, 320)
 
 
 @dataclass
@@ -284,6 +285,10 @@ def write_artifacts(trainer: "Trainer", size: int = 256) -> dict:
     trainer.model.save(out / "style.keras")
     started = time.monotonic()
     paths = export(trainer.model, out, size=size, calibration_crops=trainer.inputs[::4])
+    for other in EXTRA_SIZES:        # the style node's other processing resolutions
+        paths.update({f"int8_{other}": p for p in export(
+            trainer.model, out, size=other, calibration_crops=trainer.inputs[::8], calibration_count=32,
+            suffix=f"_{other}", float16=False).values()})
     card = {
         "model": "tensorstage multi-style network (conditional instance norm)",
         "input": f"uint8 RGB {size}x{size} and style weights (uint8, weight x 255; the engine normalises)",

@@ -163,3 +163,16 @@ def test_the_gpu_path_is_chosen_by_itself_and_paints_like_the_cpu_path():
 def cv2_blur(frame):
     import cv2
     return cv2.GaussianBlur(frame, (9, 9), 3)
+
+
+def test_the_processing_resolution_switches_between_the_shipped_sizes():
+    frame = np.random.default_rng(6).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    with NodeHarness("style", params={"stabilize": 0.0}, name="style") as node:
+        outputs = {}
+        for resolution in ("192", "320", "256"):
+            node.set_param("resolution", resolution)
+            outputs[resolution] = node.feed(video=Packet(frame, len(outputs) + 1))["video"].value
+            assert node.node.last_size == int(resolution)
+            assert outputs[resolution].shape == frame.shape
+        assert not np.array_equal(outputs["192"], outputs["320"])
+    assert "192/256/320 px" in node.events.messages()[0]
