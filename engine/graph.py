@@ -312,6 +312,7 @@ class Engine:
         self.context.report = lambda node, message: self.events.add(INFO, node, message)
         self.context.request_stop = self.request_stop
         self.context.snapshot = self.snapshot
+        self.context.set_param = lambda key, value: self.store.set(key, value)
         self.context.audio_running = _has_audio(patch)
         self.store = store or ParamStore()
         self.store.define(patch.param_specs())

@@ -63,6 +63,9 @@ class EngineContext:
     request_stop: Callable[[str], None] = lambda reason: None
     snapshot: Callable[[], dict[str, dict[str, Any]]] = lambda: {}
     audio_running: bool = False  # model thread pools leave a core to the audio when True
+    # Write another node's parameter ("node/param", value): how a control stream
+    # inside the patch drives a parameter (control_map). Raises KeyError if unknown.
+    set_param: Callable[[str, Any], Any] = lambda key, value: None
 
 
 class Node:
@@ -146,6 +149,7 @@ _NODE_MODULES = (
     "engine.processors.audio_analysis",
     "engine.processors.image_model",
     "engine.processors.style",
+    "engine.processors.control_map",
     "engine.sinks.recorder",
     "engine.sinks.window",
     "engine.sinks.speakers",

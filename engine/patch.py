@@ -138,6 +138,7 @@ class _Validator:
         ordered = self.order(nodes) if not self.problems else nodes
         broken = set(nodes_data) - set(nodes)  # already reported; no follow-on errors
         scenes = self.scenes(data.get("scenes", {}), ordered, broken)
+        self.targets(ordered, broken)
         osc = self.osc(data.get("osc", {}))
         if self.problems:
             raise PatchError(self.problems)
@@ -349,6 +350,22 @@ class _Validator:
             for name in ready:
                 ordered[name] = remaining.pop(name)
         return ordered
+
+    def targets(self, nodes: dict[str, NodeDecl], broken: set[str]) -> None:
+        """A node that drives another node's parameter (control_map) must name one that exists."""
+        for decl in nodes.values():
+            target = decl.options.get("target") if decl.type == "control_map" else None
+            if not target or target.count(".") != 1:
+                continue                       # its own check_options reported it
+            node, param = target.split(".")
+            if node in broken:
+                continue
+            if node not in nodes:
+                self.node_problem(decl.name, "target", f"no node {node!r}{_suggest(node, list(nodes))}")
+            elif param not in nodes[node].params:
+                self.node_problem(decl.name, "target", f"node {node!r} has no parameter {param!r}"
+                                  f"{_suggest(param, list(nodes[node].params))}; its parameters are: "
+                                  f"{', '.join(nodes[node].params) or 'none'}")
 
     def scenes(self, data: Any, nodes: dict[str, NodeDecl], broken: set[str]) -> dict[str, dict[str, Any]]:
         if not isinstance(data, dict):
