@@ -135,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     eval_style.add_argument("--model", type=Path, help="a style .tflite (default: the shipped int8 model)")
     eval_style.add_argument("--photos", type=int, help="use only this many held-out photos")
     eval_style.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    eval_style.add_argument("--sheet", type=Path, metavar="JPG", help="also write held-out photos beside "
+                            "their paintings (docs/style_sheet.jpg)")
     eval_style.set_defaults(func=_eval_style)
 
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
@@ -346,7 +348,9 @@ def _bench_models(args: argparse.Namespace) -> int:
 
 
 def _eval_style(args: argparse.Namespace) -> int:
-    from models.style.eval import main as eval_style
+    from models.style.eval import contact_sheet, main as eval_style
+    if args.sheet:
+        print(f"wrote {contact_sheet(args.sheet, args.model)}")
     return eval_style(args.model, args.json, args.photos)
 
 

@@ -168,3 +168,38 @@ def main(model_path=None, json_path=None, limit=None) -> int:
     if json_path:
         Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def contact_sheet(path: Path, model_path: Path | None = None, photo_ids=("scikit-image/chelsea.png",
+                                                                           "opencv-doc/home.jpg"),
+                  size: int = 256) -> Path:
+    """Held-out photos beside their paintings in each style and a two-style
+    blend: the README's picture."""
+    import cv2
+
+    from engine.processors.style import SHIPPED, style_names
+    from models.common import data
+    from models.common.teacher import center_square
+    from models.style.export import StyleModel
+
+    model_path = Path(model_path or SHIPPED.with_name("style_int8.tflite"))
+    model = StyleModel(model_path, threads=2)
+    names = style_names(model_path) or [f"style {i + 1}" for i in range(model.num_styles)]
+    entries = {e.id: e for e in data.read_manifest()}
+    rows = []
+    for photo_id in photo_ids:
+        entry = entries[photo_id]
+        assert entry.split == "test", f"{photo_id} is not held out"
+        photo = cv2.resize(center_square(data.load_rgb(data.resolve(entry))), (model.size, model.size),
+                           interpolation=cv2.INTER_AREA)
+        tiles = [photo] + [model(photo, np.eye(model.num_styles)[s]) for s in range(model.num_styles)]
+        blend = np.zeros(model.num_styles); blend[[0, min(2, model.num_styles - 1)]] = 0.5
+        tiles.append(model(photo, blend))
+        rows.append(np.concatenate([cv2.resize(t, (size, size)) for t in tiles], 1))
+    sheet = np.concatenate(rows, 0)
+    labels = ["held-out photo"] + names + [f"{names[0]} + {names[min(2, len(names) - 1)]}"]
+    for i, label in enumerate(labels):
+        cv2.putText(sheet, label[:24], (i * size + 6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3)
+        cv2.putText(sheet, label[:24], (i * size + 6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
+    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return path

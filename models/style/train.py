@@ -214,6 +214,13 @@ class Trainer:
         n = float(len(ours))
         return gram_loss / n, feature_loss / n
 
+    def learning_rate(self, elapsed_s: float) -> float:
+        """Cosine decay over the budget (steps or time) to 5 % of the start: big
+        steps while the painting forms, small ones to settle its detail."""
+        s = self.settings
+        done = self.state["step"] / s.steps if s.steps else elapsed_s / s.time_budget_s
+        return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, done))))
+
     def _batch(self):
         s = self.settings
         n, tile = self.inputs.shape[0], self.inputs.shape[1]
@@ -238,6 +245,7 @@ class Trainer:
             elapsed = time.monotonic() - started
             if elapsed >= s.time_budget_s or (s.steps is not None and self.state["step"] >= s.steps):
                 break
+            self.optimizer.learning_rate.assign(self.learning_rate(elapsed))
             x1, x2, target, weights, dy, dx = self._batch()
             loss, distill, stability = self._step_fn(x1, x2, target, weights, self.tf.constant(dy),
                                                      self.tf.constant(dx))
@@ -249,7 +257,8 @@ class Trainer:
                 self.state["loss"] = {"total": float(mean[0]), "distill_l1": float(mean[1]),
                                       "stability_l1": float(mean[2])}
                 remaining = max(0.0, s.time_budget_s - self.state["elapsed_s"])
-                self.progress(f"style: step {self.state['step']} loss {mean[0]:.4f} "
+                self.progress(f"style: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
+                              f"loss {mean[0]:.4f} "
                               f"(teacher L1 {mean[1]:.4f}, stability {mean[2]:.4f}) "
                               f"{self.state['elapsed_s'] / 60:.1f} min, {remaining / 60:.1f} min left")
             if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
