@@ -370,6 +370,15 @@ class Engine:
             self._apply(swap)
 
     # Live reload ---------------------------------------------------------------
+    def change_option(self, node: str, option: str, value: Any) -> None:
+        """Reload the running patch with one option changed, as if its file had
+        been edited (swapping a model over OSC): the changed node opens beside
+        the running one on a worker thread, crossfades in on success, and a
+        failure leaves the running node. PatchError if the change is invalid."""
+        patch = self.patch.with_option(node, option, value)
+        self.events.add(RELOAD, node, f"{option} = {value!r} requested; loading beside the running node")
+        threading.Thread(target=self.prepare_reload, args=(patch,), name=f"change-{node}", daemon=True).start()
+
     def prepare_reload(self, patch: Patch) -> None:
         """Build and open what the new patch changes, beside the running nodes.
 

@@ -80,6 +80,25 @@ class Patch:
     def exposed_params(self) -> dict[str, ParamSpec]:
         return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
 
+    def with_option(self, node: str, option: str, value: Any) -> "Patch":
+        """This patch with one node's option changed (a model swapped over OSC),
+        checked as the patch file would be. PatchError names what is wrong."""
+        where = f"{self.path or self.name}"
+        decl = self.nodes.get(node)
+        if decl is None:
+            raise PatchError([f'{where}: no node "{node}"{_suggest(node, list(self.nodes))}'])
+        spec = decl.node_class.options.get(option)
+        if spec is None:
+            raise PatchError([f'{where}: node "{node}", key "{option}": a {decl.type} node has no option '
+                              f'{option!r}; its options are: {", ".join(decl.node_class.options) or "none"}'])
+        problem = _check_option(spec, value)
+        options = {**decl.options, option: value}
+        problems = [text for _, text in decl.node_class.check_options(options)] + ([problem] if problem else [])
+        if problems:
+            raise PatchError([f'{where}: node "{node}", key "{option}": {text}' for text in problems])
+        nodes = {name: (replace(d, options=options) if name == node else d) for name, d in self.nodes.items()}
+        return replace(self, nodes=nodes)
+
     def param_specs(self) -> dict[str, ParamSpec]:
         return {f"{node.name}/{param}": spec
                 for node in self.nodes.values() for param, spec in node.params.items()}

@@ -76,7 +76,12 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
 def address_space(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[OscAddress]:
     addresses = [OscAddress(f"/{key}", IN, _TYPE_TAGS[spec.type], spec.description, "param", spec)
                  for key, spec in patch.exposed_params().items()]
+    model_nodes = [d.name for d in patch.nodes.values() if d.type in ("image_model", "style")]
     addresses += [
+        OscAddress("/tensorstage/swap", IN, "ss", "load another model into a model node (NODE PATH): it opens "
+                   "beside the running one and crossfades in; a model that fails to load leaves the running one",
+                   "command"),
+    ][: 1 if model_nodes else 0] + [
         OscAddress("/scene/recall", IN, "s[f]", "recall a scene by name, with an optional fade in seconds",
                    "command"),
         OscAddress("/scene/store", IN, "s", "store the current values as a scene", "command"),

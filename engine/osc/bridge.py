@@ -70,7 +70,8 @@ class OscBridge:
                 events.add(INFO, "osc", f"listening on {host}: any machine on the network can change "
                                         "parameters; set [osc] allow = [...] to limit who")
             try:
-                self.server = OscServer(self.engine.store, events, host, port, config.allow, self._scene_recalled)
+                self.server = OscServer(self.engine.store, events, host, port, config.allow, self._scene_recalled,
+                                        self._swap)
             except OSError as error:
                 events.add(ERROR, "osc", f"cannot listen on {host}:{port} ({error.strerror}); running without OSC in")
             else:
@@ -113,6 +114,14 @@ class OscBridge:
             node, port = entry.address[1:].split("/")
             taps[(node, port)] = [StreamTap(entry.address, self.sender)]
         return taps
+
+    def _swap(self, node: str, path: str) -> None:
+        """/tensorstage/swap NODE PATH: the model node reloads beside itself and crossfades."""
+        from engine.patch import PatchError
+        try:
+            self.engine.change_option(node, "path", path)
+        except PatchError as error:
+            raise ValueError(str(error).splitlines()[0]) from None
 
     def _scene_recalled(self, name: str) -> None:
         self.scene = name

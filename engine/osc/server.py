@@ -62,10 +62,12 @@ def lower_priority_of_this_thread(niceness: int = 10) -> None:
 
 class OscServer:
     def __init__(self, store: ParamStore, events: EventLog, host: str = "127.0.0.1", port: int = 9000,
-                 allow: tuple[str, ...] = (), on_scene: Callable[[str], None] | None = None) -> None:
+                 allow: tuple[str, ...] = (), on_scene: Callable[[str], None] | None = None,
+                 on_swap: Callable[[str, str], None] | None = None) -> None:
         self.store, self.events = store, events
         self.allow = set(allow)
         self.on_scene = on_scene
+        self.on_swap = on_swap      # (node, model path); raises ValueError for a bad request
         self.counts: Counter[str] = Counter()                       # totals by outcome
         self.by_address: dict[str, Counter[str]] = defaultdict(Counter)
         self._scheduled: list[tuple[float, int, Any]] = []
@@ -165,6 +167,9 @@ class OscServer:
         if address.startswith("/scene/"):
             self._scene_command(address, args)
             return
+        if address == "/tensorstage/swap":
+            self._swap_command(address, args)
+            return
         targets = self._targets(address)
         if not targets:
             self._ignore("unknown", address, "unknown address; ignored (tensorstage osc list shows them)")
@@ -213,6 +218,19 @@ class OscServer:
             else:
                 self.store.store_scene(args[0])
         except ParamError as error:
+            self._ignore("bad_args", address, f"{error}; ignored")
+            return
+        self.by_address[address]["applied"] += 1
+        self.counts["applied"] += 1
+
+    def _swap_command(self, address: str, args: list[Any]) -> None:
+        """/tensorstage/swap NODE PATH: load another model into a model node."""
+        if self.on_swap is None or len(args) != 2 or not all(isinstance(a, str) for a in args):
+            self._ignore("bad_args", address, "expected /tensorstage/swap NODE MODEL_PATH; ignored")
+            return
+        try:
+            self.on_swap(args[0], args[1])
+        except ValueError as error:      # PatchError: an unknown node, a node without a model path
             self._ignore("bad_args", address, f"{error}; ignored")
             return
         self.by_address[address]["applied"] += 1

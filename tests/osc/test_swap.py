@@ -1,0 +1,56 @@
+"""Swapping a model over OSC: /tensorstage/swap NODE PATH loads the model
+beside the running one and crossfades; a bad request is named and ignored."""
+
+import shutil
+import socket
+
+import pytest
+
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.osc.address_space import address_space
+from engine.osc.bridge import OscBridge, OscConfig
+from engine.osc.sender import encode
+from engine.patch import PatchError, parse_patch
+from tests.conftest import free_udp_port
+from tests.nodes_for_tests import RECEIVED
+from tests.processors.test_model_swap import CONVNET, PATCH, run_until
+
+
+def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_path):
+    second = tmp_path / "second.tflite"
+    shutil.copy(CONVNET, second)
+    port = free_udp_port()
+    patch = parse_patch(PATCH.format(model=CONVNET))
+    assert "/tensorstage/swap" in {a.address for a in address_space(patch)}
+    eng = Engine(patch, events=EventLog())
+    bridge = OscBridge(eng, OscConfig(listen=("127.0.0.1", port), query=False))
+    bridge.start()
+    eng.start()
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert run_until(eng, lambda: len(RECEIVED["out"]) > 10, 10)
+        first = eng.runners["style"].node
+        client.sendto(encode("/tensorstage/swap", "style", str(second)), ("127.0.0.1", port))
+        assert run_until(eng, lambda: eng.runners["style"].node is not first, 10)
+        swapped = eng.runners["style"].node
+        assert swapped.model.path == second and swapped.fade.start_us > 0
+        received = len(RECEIVED["out"])
+        run_until(eng, lambda: False, 0.5)
+        assert len(RECEIVED["out"]) > received + 5                  # the stream went on
+
+        client.sendto(encode("/tensorstage/swap", "style", str(tmp_path / "typo.tflite")), ("127.0.0.1", port))
+        assert run_until(eng, lambda: any("rejected" in m for m in eng.events.messages("reload")), 10)
+        assert eng.runners["style"].node is swapped                 # the working model stays
+
+        client.sendto(encode("/tensorstage/swap", "pattern", str(second)), ("127.0.0.1", port))
+        client.sendto(encode("/tensorstage/swap", "nosuch", str(second)), ("127.0.0.1", port))
+        run_until(eng, lambda: bridge.server.counts["bad_args"] >= 2, 5)
+        assert bridge.server.by_address["/tensorstage/swap"]["bad_args"] == 2
+        messages = eng.events.messages("osc")      # (OSC complaints are rate-limited per address)
+        assert any("a test_pattern node has no option 'path'" in m for m in messages), messages
+        with pytest.raises(PatchError, match='no node "nosuch"'):
+            eng.change_option("nosuch", "path", str(second))
+    finally:
+        eng.stop()
+        bridge.stop()
