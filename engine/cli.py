@@ -129,6 +129,16 @@ def _parser() -> argparse.ArgumentParser:
     models_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     models_bench.set_defaults(func=_bench_models)
 
+    quantize = commands.add_parser("quantize", help="a .keras image model to LiteRT int8/dynamic/fp16 with a card")
+    quantize.add_argument("model", type=Path, metavar="MODEL", help="a .keras model (image, or image + style)")
+    quantize.add_argument("--mode", choices=("int8", "dynamic", "fp16"), default="int8")
+    quantize.add_argument("--calibration", type=Path, metavar="DIR",
+                          help="real images to calibrate with (default: the cached training crops)")
+    quantize.add_argument("--size", type=int, help="input size in pixels when the model's is free (default 256 "
+                          "for the style model)")
+    quantize.add_argument("--out", type=Path, help="the .tflite to write (default MODEL_MODE.tflite beside it)")
+    quantize.set_defaults(func=_quantize)
+
     evaluate = commands.add_parser("eval", help="quality of a model family on held-out data (table; --json)")
     evals = evaluate.add_subparsers(dest="eval", metavar="FAMILY", required=True)
     eval_style = evals.add_parser("style", help="style/content distance vs the teacher, temporal error, settling")
@@ -345,6 +355,11 @@ def _data_manifest(args: argparse.Namespace) -> int:
 def _bench_models(args: argparse.Namespace) -> int:
     from engine.bench.models import main as bench_models
     return bench_models(args.frames, args.json, keras=not args.no_keras)
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from engine.runtime.quantize import main as quantize
+    return quantize(args.model, args.mode, args.out, args.calibration, args.size)
 
 
 def _eval_style(args: argparse.Namespace) -> int:
