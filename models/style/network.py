@@ -7,6 +7,8 @@ Built for one CPU core at 256x256 (about 1.2 GFLOP):
   residual blocks run on 64 channels (32x32 positions at 256x256);
 - nearest-neighbour upsampling + 3x3 convolutions back up (no transposed
   convolutions: no checkerboard);
+- normalization always computes in float32 (also under mixed float16 on a
+  GPU: its statistics need the range);
 - instance norm written by hand (mean and variance over height and width):
   Keras' GroupNormalization converts to 5-D reshapes that break XNNPACK and stay
   float under int8 conversion.
@@ -60,7 +62,7 @@ def build(num_styles: int, size: int | None = None, name: str = "style_net") -> 
 
     def conv_norm_relu(x, channels, stride, label):
         x = layers.Conv2D(channels, 3, stride, padding="same", use_bias=False, name=f"{label}_conv")(x)
-        x = ConditionalInstanceNorm(num_styles, name=f"{label}_norm")([x, style])
+        x = ConditionalInstanceNorm(num_styles, dtype="float32", name=f"{label}_norm")([x, style])
         return layers.ReLU(name=f"{label}_relu")(x)
 
     x = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(image)
@@ -70,7 +72,7 @@ def build(num_styles: int, size: int | None = None, name: str = "style_net") -> 
         shortcut = x
         y = conv_norm_relu(x, CHANNELS[-1], 1, f"res{i}_a")
         y = layers.Conv2D(CHANNELS[-1], 3, padding="same", use_bias=False, name=f"res{i}_b_conv")(y)
-        y = ConditionalInstanceNorm(num_styles, name=f"res{i}_b_norm")([y, style])
+        y = ConditionalInstanceNorm(num_styles, dtype="float32", name=f"res{i}_b_norm")([y, style])
         x = layers.Add(name=f"res{i}_add")([shortcut, y])
     for i, channels in enumerate((CHANNELS[1], CHANNELS[0])):
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}_resize")(x)
