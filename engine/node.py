@@ -150,6 +150,7 @@ _NODE_MODULES = (
     "engine.processors.image_model",
     "engine.processors.style",
     "engine.processors.control_map",
+    "engine.processors.sequence_model",
     "engine.sinks.recorder",
     "engine.sinks.window",
     "engine.sinks.speakers",

@@ -1,0 +1,67 @@
+"""A GRU exported stateless runs step by step with the state held outside,
+and gives what the Keras GRU gives over the whole sequence."""
+
+import numpy as np
+import pytest
+
+from engine.harness import NodeHarness
+from engine.packet import Packet
+from engine.runtime.models import ModelError
+from engine.runtime.sequence import SequenceModel
+
+UNITS = 8
+
+
+@pytest.fixture(scope="module")
+def gru(tmp_path_factory):
+    import keras
+    import tensorflow as tf
+
+    from engine.runtime.sequence import export_sequence_model
+
+    keras.utils.set_random_seed(0)
+    cell = keras.layers.GRUCell(UNITS)
+    dense = keras.layers.Dense(1)
+    sequence = keras.Sequential([keras.Input((None, 1)), keras.layers.RNN(cell, return_sequences=True),
+                                 keras.layers.TimeDistributed(dense)])
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 1), tf.float32, name="x"),
+                                  tf.TensorSpec((1, UNITS), tf.float32, name="state_0")])
+    def step(x, state_0):
+        h, _ = cell(x, [state_0])
+        return {"y": dense(h), "state_0": h}
+
+    return sequence, export_sequence_model(step, tmp_path_factory.mktemp("gru") / "gru.tflite")
+
+
+def test_step_by_step_matches_the_whole_sequence(gru):
+    sequence, path = gru
+    xs = np.sin(np.linspace(0, 6, 40)).astype(np.float32)
+    expected = np.asarray(sequence(xs[None, :, None]))[0, :, 0]
+    model = SequenceModel(path)
+    got = np.array([model.step(x)[0, 0] for x in xs])
+    assert np.allclose(got, expected, atol=1e-4)
+    model.reset()
+    assert np.isclose(model.step(xs[0])[0, 0], expected[0], atol=1e-5)
+
+
+def test_the_node_holds_the_state_and_resets_on_a_rising_edge(gru):
+    sequence, path = gru
+    xs = np.linspace(-1, 1, 12).astype(np.float32)
+    expected = np.asarray(sequence(xs[None, :, None]))[0, :, 0]
+    with NodeHarness("sequence_model", options={"path": str(path)}, name="rnn") as node:
+        outs = [node.feed(value=Packet(float(x), i + 1))["value"].value for i, x in enumerate(xs)]
+        assert np.allclose(outs, expected, atol=1e-4)
+        node.set_param("reset", True)
+        again = node.feed(value=Packet(float(xs[0]), 100))["value"].value
+        assert np.isclose(again, expected[0], atol=1e-5)             # a fresh state
+        second = node.feed(value=Packet(float(xs[1]), 101))["value"].value
+        assert np.isclose(second, expected[1], atol=1e-4)            # held high: no second reset
+
+
+def test_a_model_without_the_state_contract_is_refused(tmp_path):
+    from engine.processors.style import SHIPPED
+    with pytest.raises(ModelError, match="a sequence model takes x and state_0"):
+        SequenceModel(SHIPPED.with_name("style_int8.tflite"))
+    with pytest.raises(ModelError, match="no such model file"):
+        SequenceModel(tmp_path / "none.tflite")
