@@ -210,39 +210,112 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
     return figures
 
 
+def run_phase_process(block: int, loaded: bool, seconds: float, output: str) -> dict[str, Any]:
+    """The same tone and load, with the streams in a spawned audio process fed
+    through a shared-memory ring by a thread of this (loaded) process."""
+    from engine.audio.process import AudioProcess
+
+    audio = AudioProcess("pipewire", RATE, block, record_seconds=seconds + 10)
+    engine = None
+    if loaded:
+        engine = Engine(parse_patch(VIDEO.format(output=output), f"<bench audio process {block}>"),
+                        EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)),
+                        EventLog())
+    load = Load() if loaded else None
+    feeding = threading.Event()
+    feeding.set()
+    level = [10 ** (-90 / 20)]
+
+    def feed() -> None:
+        phase, step = 0.0, 2 * np.pi * 1000 / RATE
+        while feeding.is_set():
+            while audio.fill < 4 * block:
+                t = phase + step * np.arange(block)
+                tone = (level[0] * np.sin(t)).astype(np.float32)
+                audio.write(np.repeat(tone[:, None], 2, axis=1))
+                phase = float((t[-1] + step) % (2 * np.pi))
+            time.sleep(block / RATE / 2)
+
+    feeder = threading.Thread(target=feed, name="audio-feed", daemon=True)
+    audio.start()
+    feeder.start()
+    if engine:
+        engine.start()
+    tune_for_real_time()
+    if load:
+        load.start()
+    try:
+        wait = (lambda s: run_for(engine, s)) if engine else time.sleep
+        wait(1.5)
+        level[0] = 10 ** (-12 / 20)
+        wait(1.0)
+        base_underflows, base_calls = int(audio.counters[2]), int(audio.counters[3])
+        heard_from = int(audio.counters[4])
+        started_ns = time.monotonic_ns()
+        wait(seconds)
+        figures = {"ring_underflows": int(audio.counters[2]) - base_underflows, "device_underflows": None,
+                   "callbacks": int(audio.counters[3]) - base_calls,
+                   "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0}
+        recorded = audio.recorded()[heard_from:]
+        times = audio.callback_times_ns()
+    finally:
+        feeding.clear()
+        if load:
+            load.stop()
+        if engine:
+            engine.stop()
+        feeder.join(2)
+        audio.stop()
+    periods_ms = np.diff(times[times >= started_ns]) / 1e6
+    figures.update({
+        "dropouts": dropouts(recorded), "recorded_s": len(recorded) / RATE,
+        "period_p50_ms": float(np.percentile(periods_ms, 50)) if len(periods_ms) else None,
+        "period_p99_ms": float(np.percentile(periods_ms, 99)) if len(periods_ms) else None,
+        "period_max_ms": float(periods_ms.max()) if len(periods_ms) else None,
+        "round_trip_ms": None,
+    })
+    figures["xruns"] = max(figures["dropouts"], figures["ring_underflows"])
+    return figures
+
+
 def run_for(engine: Engine, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         engine.step(0.01)
 
 
-def main(seconds: float, blocks: list[int], json_path: Path | None) -> int:
+def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "inprocess") -> int:
     if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
                                                         timeout=10).returncode != 0:
         print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
         return 1
     rows, figures = [], {"seconds": seconds, "design": "in-process, GIL switch 1 ms, heap frozen"}
+    designs = ("inprocess", "process") if design == "both" else (design,)
     with tempfile.TemporaryDirectory() as output:
         try:
             for block in blocks:
                 forced = force_quantum(block)
-                phases = [("idle", False, False), ("load", True, False)]
-                if block == 256 and STYLE_MODEL.exists():
-                    phases.append(("style", True, True))
-                for name, loaded, style in phases:
-                    print(f"  {block} frames, {name}: {seconds:g} s ...", flush=True)
-                    result = run_phase(block, loaded, seconds, output, style)
-                    rows.append({"phase": f"{block} {name}", "forced": forced, **result})
-                    prefix = {"idle": "idle_", "load": "", "style": "style_"}[name]
-                    figures[f"{prefix}xruns_{block}"] = result["xruns"]
-                    if style:
-                        figures["style_fps"] = result["style_fps"]
-                        figures["style_p95_ms"] = result["style_p95_ms"]
-                    for key in ("dropouts", "ring_underflows", "device_underflows", "period_p50_ms",
-                                "period_p99_ms", "period_max_ms", "round_trip_ms"):
-                        figures[f"{name}_{block}_{key}"] = result[key]
-                    if name == "load":
-                        figures[f"load_{block}_inferences_per_s"] = result["inferences_per_s"]
+                for which in designs:
+                    phases = [("idle", False, False), ("load", True, False)]
+                    if which == "inprocess" and block == 256 and STYLE_MODEL.exists():
+                        phases.append(("style", True, True))
+                    for name, loaded, style in phases:
+                        label = f"{block} {name}" + (" (own process)" if which == "process" else "")
+                        print(f"  {label}: {seconds:g} s ...", flush=True)
+                        result = (run_phase_process(block, loaded, seconds, output) if which == "process"
+                                  else run_phase(block, loaded, seconds, output, style))
+                        rows.append({"phase": label, "forced": forced, **result})
+                        design_prefix = "process_" if which == "process" else ""
+                        prefix = design_prefix + {"idle": "idle_", "load": "", "style": "style_"}[name]
+                        figures[f"{prefix}xruns_{block}"] = result["xruns"]
+                        if style:
+                            figures["style_fps"] = result["style_fps"]
+                            figures["style_p95_ms"] = result["style_p95_ms"]
+                        for key in ("dropouts", "ring_underflows", "device_underflows", "period_p50_ms",
+                                    "period_p99_ms", "period_max_ms", "round_trip_ms"):
+                            figures[f"{design_prefix}{name}_{block}_{key}"] = result[key]
+                        if name == "load":
+                            figures[f"{design_prefix}load_{block}_inferences_per_s"] = result["inferences_per_s"]
         finally:
             force_quantum(0)
     print_table(f"audio on PipeWire, {seconds:g} s per phase (xruns = the most of: dropouts heard in the "

@@ -20,3 +20,17 @@ def test_bench_audio_measures_underflows_and_round_trip(pipewire, tmp_path):
     assert figures["idle_256_period_max_ms"] < 1000
     assert isinstance(figures["style_xruns_256"], int)           # the live style patch beside the audio
     assert figures["style_fps"] > 3
+
+
+def test_bench_audio_measures_the_spawned_process_design_too(pipewire, tmp_path):
+    out = tmp_path / "audio.json"
+    result = subprocess.run([sys.executable, "-m", "engine", "bench", "audio", "--seconds", "2", "--blocks", "256",
+                             "--design", "process", "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                            timeout=180)
+    print(result.stdout, result.stderr)
+    assert result.returncode == 0
+    figures = json.loads(out.read_text())
+    assert isinstance(figures["process_xruns_256"], int) and isinstance(figures["process_idle_xruns_256"], int)
+    assert figures["process_load_256_inferences_per_s"] > 5
+    assert figures["process_idle_256_period_max_ms"] < 1000      # the child's callback ran
+    assert "xruns_256" not in figures                           # only the design asked for
