@@ -484,6 +484,21 @@ class Engine:
             runner.start()
 
     # Figures ----------------------------------------------------------------
+    def av_offset_ms(self) -> float | None:
+        """How much later the picture reaches its screen than the sound its
+        speakers (positive: picture late), from capture to output on the one
+        engine clock: the video sink's median latency minus the speakers' median
+        latency plus their device and ring latency. None without both."""
+        video = [r for r in self.runners.values() if r.decl.type in ("window", "recorder")
+                 and r.stats.latency_ms.percentile(50) is not None]
+        audio = [r for r in self.runners.values() if r.decl.type == "speakers"
+                 and r.stats.latency_ms.percentile(50) is not None and hasattr(r.node, "latency_ms")]
+        if not video or not audio:
+            return None
+        picture = max(r.stats.latency_ms.percentile(50) for r in video)
+        sound = max(r.stats.latency_ms.percentile(50) + r.node.latency_ms() for r in audio)
+        return picture - sound
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {name: runner.snapshot() for name, runner in self.runners.items()}
 

@@ -63,6 +63,10 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
         ("osc/ignored", "i", "OSC messages ignored (unknown address, bad type, malformed)"),
     ]
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
+    types = {d.type for d in patch.nodes.values()}
+    if types & {"window", "recorder"} and "speakers" in types:
+        out.append(OscAddress(f"{STATUS_PREFIX}/av_offset_ms", OUT, "f", "how much later the picture reaches the "
+                              "screen than the sound the speakers (ms, capture to output)", "status"))
     for name in patch.nodes:
         out += [
             OscAddress(f"{STATUS_PREFIX}/{name}/fps", OUT, "f", f"frames per second of {name}", "status"),

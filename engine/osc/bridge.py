@@ -137,6 +137,9 @@ class OscBridge:
             (f"{STATUS_PREFIX}/dropped", (sum(f["dropped"] for f in nodes.values()),)),
             (f"{STATUS_PREFIX}/osc/ignored", (self.server.ignored if self.server else 0,)),
         ]
+        offset = self.engine.av_offset_ms()
+        if offset is not None:
+            messages.append((f"{STATUS_PREFIX}/av_offset_ms", (round(float(offset), 2),)))
         for name, figures in nodes.items():
             messages += [
                 (f"{STATUS_PREFIX}/{name}/fps", (float(figures["fps"]),)),
