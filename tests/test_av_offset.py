@@ -51,6 +51,7 @@ def test_av_offset_is_reported_with_both_sinks(pipewire, tmp_path):
         assert speakers.latency_ms() > 0                              # the device's share is in it
         sent = dict(bridge.status_messages())
         assert "/tensorstage/av_offset_ms" in sent
+        assert sent["/tensorstage/xruns"][0] >= 0                      # and the speakers' underflows
     finally:
         eng.stop()
 

@@ -64,6 +64,9 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
     ]
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
     types = {d.type for d in patch.nodes.values()}
+    if "speakers" in types:
+        out.append(OscAddress(f"{STATUS_PREFIX}/xruns", OUT, "i", "audio output underflows since start (ring and "
+                              "device)", "status"))
     if types & {"window", "recorder"} and "speakers" in types:
         out.append(OscAddress(f"{STATUS_PREFIX}/av_offset_ms", OUT, "f", "how much later the picture reaches the "
                               "screen than the sound the speakers (ms, capture to output)", "status"))

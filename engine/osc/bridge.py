@@ -137,6 +137,11 @@ class OscBridge:
             (f"{STATUS_PREFIX}/dropped", (sum(f["dropped"] for f in nodes.values()),)),
             (f"{STATUS_PREFIX}/osc/ignored", (self.server.ignored if self.server else 0,)),
         ]
+        speakers = [r.node for r in self.engine.runners.values() if r.decl.type == "speakers"
+                    and hasattr(r.node, "ring")]
+        if speakers:
+            xruns = sum(n.ring.underflows + getattr(n, "device_underflows", 0) for n in speakers)
+            messages.append((f"{STATUS_PREFIX}/xruns", (int(xruns),)))
         offset = self.engine.av_offset_ms()
         if offset is not None:
             messages.append((f"{STATUS_PREFIX}/av_offset_ms", (round(float(offset), 2),)))
