@@ -91,7 +91,7 @@ class StyleNode(Node):
         "resolution": ParamSpec(CHOICE, "256", "processing size in pixels: 192 is faster, 320 finer",
                                 choices=RESOLUTIONS),
         **{f"style{i + 1}": ParamSpec(FLOAT, 1.0 if i == 0 else 0.0,
-                                      f"weight of the model's style {i + 1} (names: tensorstage osc list)",
+                                      f"weight of the model's style {i + 1} (its card, style.json, names it)",
                                       min=0.0, max=1.0, smoothing_s=0.5)
            for i in range(MAX_STYLES)},
     }

@@ -65,3 +65,13 @@ def test_touchdesigner_guide(listed):
     used = set(re.findall(r"[`'](/[a-z_]+(?:/[a-z_]+)+)[`']", text)) - {"/analysis/*"}
     assert {"/color/saturation", "/analysis/motion", "/scene/recall", "/tensorstage/alive"} <= used
     assert sorted(a for a in used if a not in listed) == []
+
+
+def test_style_live_guide():
+    out = subprocess.run([sys.executable, "-m", "engine", "osc", "list", "style_live"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    listed = {line.split()[0]: line.split()[1] for line in out.splitlines()[2:] if line.startswith("/")}
+    text = (EXAMPLES / "style_live.md").read_text()
+    used = set(re.findall(r"`(/[a-z_]+(?:/[a-z_0-9]+)+)`", text))
+    assert {"/style/style1", "/style/strength", "/sound/beat_phase", "/tensorstage/swap"} <= used
+    assert sorted(a for a in used if a not in listed) == []
