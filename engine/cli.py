@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     osc_bench = benches.add_parser("osc", help="video latency while another process floods the OSC server")
     osc_bench.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
     osc_bench.add_argument("--rate", type=float, default=10000.0, help="messages per second (default 10000)")
+    osc_bench.add_argument("--server", choices=("thread", "process", "both"), default="thread",
+                           help="the OSC server in a thread of the engine's process, in its own process, or both")
     osc_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     osc_bench.set_defaults(func=_bench_osc)
     audio_bench = benches.add_parser("audio", help="underflows, jitter and round trip on PipeWire, idle and loaded")
@@ -290,7 +292,7 @@ def _bench_video(args: argparse.Namespace) -> int:
 
 def _bench_osc(args: argparse.Namespace) -> int:
     from engine.bench.osc import main as bench_osc
-    return bench_osc(args.seconds, args.rate, args.json)
+    return bench_osc(args.seconds, args.rate, args.json, args.server)
 
 
 def _bench_audio(args: argparse.Namespace) -> int:

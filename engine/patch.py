@@ -36,6 +36,7 @@ OSC_KEYS = {  # key: (expected kind, what it is)
     "bundle": (bool, "send the streams as one bundle per tick instead of one message each"),
     "heartbeat_s": ((int, float), "seconds between status heartbeats"),
     "query": (bool, "serve OSCQuery (HTTP, same port number as OSC) for discovery"),
+    "process": (bool, "run the OSC server in a process of its own (a flood costs the engine less)"),
 }
 PATCH_KEYS = ("name", "description")
 NODE_RESERVED_KEYS = ("type", "inputs", "params")

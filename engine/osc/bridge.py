@@ -32,6 +32,7 @@ class OscConfig:
     bundle: bool = False
     heartbeat_s: float = 1.0
     query: bool = True
+    process: bool = False      # the server in a process of its own (engine/osc/process_server.py)
 
 
 def osc_config(patch: Patch, listen: str | None = None, send_to: list[str] | None = None,
@@ -41,7 +42,7 @@ def osc_config(patch: Patch, listen: str | None = None, send_to: list[str] | Non
     config = OscConfig(
         allow=tuple(settings.get("allow", ())), streams=tuple(settings.get("streams", ("*",))),
         bundle=settings.get("bundle", False), heartbeat_s=float(settings.get("heartbeat_s", 1.0)),
-        query=settings.get("query", True))
+        query=settings.get("query", True), process=settings.get("process", False))
     chosen = listen if listen is not None else settings.get("listen")
     if off:
         config.listen = None
@@ -70,8 +71,11 @@ class OscBridge:
                 events.add(INFO, "osc", f"listening on {host}: any machine on the network can change "
                                         "parameters; set [osc] allow = [...] to limit who")
             try:
-                self.server = OscServer(self.engine.store, events, host, port, config.allow, self._scene_recalled,
-                                        self._swap)
+                server_class = OscServer
+                if config.process:
+                    from engine.osc.process_server import OscProcessServer as server_class
+                self.server = server_class(self.engine.store, events, host, port, config.allow,
+                                           self._scene_recalled, self._swap)
             except OSError as error:
                 events.add(ERROR, "osc", f"cannot listen on {host}:{port} ({error.strerror}); running without OSC in")
             else:

@@ -17,14 +17,15 @@ from tests.nodes_for_tests import RECEIVED
 from tests.processors.test_model_swap import CONVNET, PATCH, run_until
 
 
-def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_path):
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_path, process):
     second = tmp_path / "second.tflite"
     shutil.copy(CONVNET, second)
     port = free_udp_port()
     patch = parse_patch(PATCH.format(model=CONVNET))
     assert "/tensorstage/swap" in {a.address for a in address_space(patch)}
     eng = Engine(patch, events=EventLog())
-    bridge = OscBridge(eng, OscConfig(listen=("127.0.0.1", port), query=False))
+    bridge = OscBridge(eng, OscConfig(listen=("127.0.0.1", port), query=False, process=process))
     bridge.start()
     eng.start()
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
