@@ -157,3 +157,18 @@ def test_osc_list_prints_the_address_space():
     assert rows["/screen/blackout"][:4] == ["in", "i", "0|1", "0"]
     assert rows["/analysis/motion"][:2] == ["out", "f"]
     assert rows["/tensorstage/alive"][:2] == ["out", "f"]
+
+
+def test_style_live_runs_headless_and_paints_the_recording(tmp_path):
+    stats = tmp_path / "stats.json"
+    result = tensorstage("run", "style_live", "--duration", "3", "--headless", "--no-osc",
+                         "--output-dir", str(tmp_path / "out"), "--stats-json", str(stats), timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "[style] style.keras: 4 styles (style1=starry_night" in result.stderr
+    [video] = (tmp_path / "out").glob("style_live-*.mp4")
+    capture = cv2.VideoCapture(str(video))
+    ok, frame = capture.read()
+    assert ok and timecode.read(frame) is None                 # painted over: the code is no longer readable
+    figures = json.loads(stats.read_text())
+    assert figures["nodes"]["style"]["errors"] == 0
+    assert figures["nodes"]["style"]["fps"] > 10                # loose; bench audio records 30 fps
