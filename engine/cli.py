@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     train_style.add_argument("--steps", type=int, help="stop after this many steps instead")
     train_style.add_argument("--batch", type=int, default=6)
     train_style.add_argument("--crop", type=int, default=128, help="training window in pixels")
+    train_style.add_argument("--channels", default="16,32,64",
+                             help="network widths at 1/2, 1/4 and 1/8 size (default 16,32,64: 1.2 GFLOP at 256)")
+    train_style.add_argument("--gram-weight", type=float, default=0.5, help="weight of the Gram (texture) loss")
     train_style.add_argument("--packages", nargs="+", metavar="PACKAGE",
                              help="only photos from these packages (e.g. scikit-image for a quick test)")
     train_style.set_defaults(func=_train_style)
@@ -377,7 +380,8 @@ def _eval_style(args: argparse.Namespace) -> int:
 def _train_style(args: argparse.Namespace) -> int:
     from models.style.train import Settings, main as train_style
     settings = Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
-                        batch=args.batch, crop=args.crop, packages=args.packages)
+                        batch=args.batch, crop=args.crop, packages=args.packages,
+                        channels=tuple(int(c) for c in args.channels.split(",")), gram_weight=args.gram_weight)
     return train_style(args.style, settings)
 
 

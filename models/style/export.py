@@ -47,10 +47,10 @@ def export(model, out_dir: Path, size: int = 256, calibration_crops: np.ndarray 
     256 and style_int8_320.tflite for the other processing resolutions."""
     import tensorflow as tf
 
-    from models.style.network import build
+    from models.style.network import build, widths
 
     num_styles = model.input["style"].shape[-1] if isinstance(model.input, dict) else model.inputs[1].shape[-1]
-    fixed = build(num_styles, size)
+    fixed = build(num_styles, size, channels=widths(model))
     fixed.set_weights(model.get_weights())
     function = _signature(fixed, size, num_styles)
     out_dir.mkdir(parents=True, exist_ok=True)

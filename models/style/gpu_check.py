@@ -25,7 +25,7 @@ SIZES = {"256": (256, 256), "512": (512, 512), "1080p": (1088, 1920)}   # 1080 r
 def measure(keras_path: Path, frames: int, float16: bool) -> dict:
     import keras
 
-    from models.style.network import build  # also registers ConditionalInstanceNorm for loading
+    from models.style.network import build, widths  # also registers ConditionalInstanceNorm
 
     source = keras.models.load_model(keras_path, compile=False)
     styles = int(source.input["style"].shape[-1])
@@ -35,7 +35,7 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
         figures["device"] = str(jax.devices()[0])
     if float16:
         keras.config.set_dtype_policy("mixed_float16")
-    net = build(styles)
+    net = build(styles, channels=widths(source))
     net.set_weights(source.get_weights())
     keras.config.set_dtype_policy("float32")
     reference = None

@@ -55,8 +55,10 @@ class ConditionalInstanceNorm(layers.Layer):
         return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
 
 
-def build(num_styles: int, size: int | None = None, name: str = "style_net") -> keras.Model:
-    """The network; `size` fixes the input size (for export), None leaves it free."""
+def build(num_styles: int, size: int | None = None, name: str = "style_net",
+          channels: tuple[int, int, int] = CHANNELS) -> keras.Model:
+    """The network; `size` fixes the input size (for export), None leaves it free;
+    `channels` are the widths at 1/2, 1/4 and 1/8 of the input."""
     image = keras.Input((size, size, 3), name="image")
     style = keras.Input((num_styles,), name="style")
 
@@ -66,21 +68,26 @@ def build(num_styles: int, size: int | None = None, name: str = "style_net") -> 
         return layers.ReLU(name=f"{label}_relu")(x)
 
     x = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(image)
-    for i, channels in enumerate(CHANNELS):
-        x = conv_norm_relu(x, channels, 2, f"down{i}")
+    for i, width in enumerate(channels):
+        x = conv_norm_relu(x, width, 2, f"down{i}")
     for i in range(RESIDUAL_BLOCKS):
         shortcut = x
-        y = conv_norm_relu(x, CHANNELS[-1], 1, f"res{i}_a")
-        y = layers.Conv2D(CHANNELS[-1], 3, padding="same", use_bias=False, name=f"res{i}_b_conv")(y)
+        y = conv_norm_relu(x, channels[-1], 1, f"res{i}_a")
+        y = layers.Conv2D(channels[-1], 3, padding="same", use_bias=False, name=f"res{i}_b_conv")(y)
         y = ConditionalInstanceNorm(num_styles, dtype="float32", name=f"res{i}_b_norm")([y, style])
         x = layers.Add(name=f"res{i}_add")([shortcut, y])
-    for i, channels in enumerate((CHANNELS[1], CHANNELS[0])):
+    for i, width in enumerate((channels[1], channels[0])):
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}_resize")(x)
-        x = conv_norm_relu(x, channels, 1, f"up{i}")
+        x = conv_norm_relu(x, width, 1, f"up{i}")
     x = layers.UpSampling2D(2, interpolation="nearest", name="out_resize")(x)
     x = layers.Conv2D(3, 3, padding="same", name="out_conv")(x)
     rgb = layers.Activation("sigmoid", name="rgb")(x)
     return keras.Model({"image": image, "style": style}, rgb, name=name)
+
+
+def widths(model: keras.Model) -> tuple[int, int, int]:
+    """The channel widths a built network has (to rebuild it at another size)."""
+    return tuple(model.get_layer(f"down{i}_conv").filters for i in range(3))
 
 
 def gflops(model: keras.Model, size: int = 256) -> float:

@@ -48,6 +48,7 @@ class Settings:
     crop: int = CROP
     learning_rate: float = 2e-3
     stability_weight: float = 1.0
+    channels: tuple[int, int, int] = (16, 32, 64)   # network widths at 1/2, 1/4, 1/8
     gram_weight: float = 0.5         # Gram matrices of the teacher's painting (texture, strokes)
     feature_weight: float = 0.05     # its features (sharpness the pixel L1 alone blurs away)
     checkpoint_every_s: float = 60.0
@@ -136,14 +137,15 @@ class Trainer:
             tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
         settings.out_dir.mkdir(parents=True, exist_ok=True)
         self.inputs, self.targets = teacher_targets(styles, settings, progress)
-        self.model = network.build(len(styles))
+        self.model = network.build(len(styles), channels=tuple(settings.channels))
         self.features = None
         if settings.gram_weight or settings.feature_weight:
             from models.common.features import STYLE_LAYERS, feature_extractor
             self.features = feature_extractor(STYLE_LAYERS)
         self.optimizer = keras.optimizers.Adam(settings.learning_rate)
         self.optimizer.build(self.model.trainable_variables)
-        self.state = {"step": 0, "elapsed_s": 0.0, "styles": [s.name for s in styles], "loss": None}
+        self.state = {"step": 0, "elapsed_s": 0.0, "styles": [s.name for s in styles], "loss": None,
+                      "channels": list(settings.channels)}
         self.rng = np.random.default_rng(settings.seed)
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
         self._resume()
@@ -162,11 +164,14 @@ class Trainer:
         if saved.get("styles") != self.state["styles"]:
             raise ValueError(f"{state}: the checkpoint was trained on styles {saved.get('styles')}, "
                              f"not {self.state['styles']}; use another --out folder")
+        if saved.get("channels", [16, 32, 64]) != list(self.settings.channels):
+            raise ValueError(f"{state}: the checkpoint's network has widths {saved.get('channels', [16, 32, 64])}, "
+                             f"not {list(self.settings.channels)}; use another --out folder")
         self.model.load_weights(weights)
         with np.load(optimizer) as values:
             for variable, key in zip(self.optimizer.variables, sorted(values.files, key=int)):
                 variable.assign(values[key])
-        self.state = saved
+        self.state = {**saved, "channels": list(self.settings.channels)}
         self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
         self.progress(f"style: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
 
@@ -302,6 +307,7 @@ def write_artifacts(trainer: "Trainer", size: int = 256) -> dict:
         "model": "tensorstage multi-style network (conditional instance norm)",
         "input": f"uint8 RGB {size}x{size} and style weights (uint8, weight x 255; the engine normalises)",
         "gflops_at_256": round(gflops(trainer.model), 3),
+        "channels": list(trainer.settings.channels),
         "parameters": int(trainer.model.count_params()),
         "styles": [{"name": s.name, "spec": s.spec, "source": s.source, "licence": s.licence}
                    for s in trainer.styles],
