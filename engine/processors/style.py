@@ -6,10 +6,11 @@ so fading `style1` down while `style2` comes up morphs one painting into the
 other. The frame is resized to the model's size (256x256 for the shipped
 model) once, painted, resized back and mixed with the original by `strength`.
 
-Stabilisation at run time, motion-aware: where the input pixel barely changed
-since the last frame, the painted pixel moves only part of the way to its new
-value (camera noise no longer makes the strokes shimmer); where the input
-changed (motion, a cut), the new painting is taken at once, so nothing ghosts.
+Stabilisation at run time, motion-compensated: the previous painting is
+carried along the camera's motion (optical flow) and blended in where the
+motion explains the new frame, so strokes move with the scene instead of
+shimmering; where it does not (a cut, a new object), the new painting is
+taken at once, so nothing ghosts.
 """
 
 from __future__ import annotations
@@ -56,18 +57,54 @@ def style_names(model_path: Path) -> list[str]:
         return []
 
 
-def stabilize(previous_in: np.ndarray | None, previous_out: np.ndarray | None, new_in: np.ndarray,
-              new_out: np.ndarray, amount: float, threshold: float = 12.0) -> np.ndarray:
-    """Motion-aware smoothing of a painted frame (uint8, model size). `amount`
-    0 = off, 1 = a still pixel keeps 80 % of its previous painting."""
-    if amount <= 0 or previous_out is None or previous_in is None or previous_in.shape != new_in.shape:
-        return new_out
-    change = np.abs(new_in.astype(np.int16) - previous_in).max(axis=-1)
-    change = cv2.dilate(change.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
-    # keep = 0.8 * amount where the input is still, 0 where it moved by `threshold` or more
-    keep = (0.8 * amount) * np.clip(1.0 - change / threshold, 0.0, 1.0)[..., None]
-    out = new_out.astype(np.float32) + keep * (previous_out.astype(np.float32) - new_out)
-    return (out + 0.5).astype(np.uint8)
+DEFAULT_STABILIZE = 0.7
+
+
+class Stabilizer:
+    """Motion-compensated temporal smoothing of the painted frames.
+
+    The previous painting is carried along the camera's motion (dense optical
+    flow between the previous and the new input frame, DIS, about 0.4 ms at
+    256x256) and blended into the new painting where the motion explains the
+    new input: strokes then move with the scene instead of shimmering. Where the
+    warped previous input does not match the new one (a cut, something that
+    appeared, a wrong flow), the new painting is taken as it is, so nothing
+    ghosts. `amount` 0 is off; 1 keeps up to 85 % of the carried painting.
+    """
+
+    MISMATCH = 16.0       # input difference (0..255, local mean) at which nothing is kept
+    CUT = 10.0            # ... and its mean over the frame above which it is a new shot
+
+    def __init__(self) -> None:
+        self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self.previous_in: np.ndarray | None = None
+        self.previous_gray: np.ndarray | None = None
+        self.previous_out: np.ndarray | None = None
+        self._grid: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.previous_in = self.previous_gray = self.previous_out = None
+
+    def __call__(self, new_in: np.ndarray, new_out: np.ndarray, amount: float) -> np.ndarray:
+        gray = cv2.cvtColor(new_in, cv2.COLOR_RGB2GRAY)
+        out = new_out
+        if amount > 0 and self.previous_out is not None and self.previous_in.shape == new_in.shape:
+            h, w = gray.shape
+            if self._grid is None or self._grid.shape[1:] != (h, w):
+                self._grid = np.indices((h, w)).astype(np.float32)
+            flow = self.flow.calc(gray, self.previous_gray, None)      # where each new pixel was before
+            map_x, map_y = self._grid[1] + flow[..., 0], self._grid[0] + flow[..., 1]
+            carried_in = cv2.remap(self.previous_in, map_x, map_y, cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
+            carried_out = cv2.remap(self.previous_out, map_x, map_y, cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)
+            mismatch = cv2.blur(cv2.absdiff(new_in, carried_in).mean(axis=-1).astype(np.float32), (5, 5))
+            if float(mismatch.mean()) < self.CUT:
+                keep = (0.85 * amount) * np.clip(1.0 - mismatch / self.MISMATCH, 0.0, 1.0)[..., None]
+                blended = new_out.astype(np.float32) + keep * (carried_out.astype(np.float32) - new_out)
+                out = (blended + 0.5).astype(np.uint8)
+        self.previous_in, self.previous_gray, self.previous_out = new_in, gray, out
+        return out
 
 
 @register
@@ -87,7 +124,8 @@ class StyleNode(Node):
     params = {
         "strength": ParamSpec(FLOAT, 1.0, "0 the original frame, 1 the painting", min=0.0, max=1.0,
                               smoothing_s=0.2),
-        "stabilize": ParamSpec(FLOAT, 0.5, "motion-aware smoothing of still areas (0 off)", min=0.0, max=1.0),
+        "stabilize": ParamSpec(FLOAT, DEFAULT_STABILIZE, "motion-compensated smoothing against flicker (0 off)",
+                               min=0.0, max=1.0),
         "resolution": ParamSpec(CHOICE, "256", "processing size in pixels: 192 is faster, 320 finer",
                                 choices=RESOLUTIONS),
         **{f"style{i + 1}": ParamSpec(FLOAT, 1.0 if i == 0 else 0.0,
@@ -113,7 +151,7 @@ class StyleNode(Node):
                     self.models[size] = StyleModel(sibling, threads=threads)
         self.model(np.full((self.size, self.size, 3), 128, np.uint8), [1] + [0] * (self.model.num_styles - 1))
         names = style_names(path) or [f"style {i + 1}" for i in range(self.model.num_styles)]
-        self._previous_in = self._previous_out = None
+        self.stabilizer = Stabilizer()
         self.fade = SwapFade()
         self.report(f"{path.name}: {self.model.num_styles} styles ("
                     + ", ".join(f"style{i + 1}={n}" for i, n in enumerate(names[:MAX_STYLES]))
@@ -141,9 +179,7 @@ class StyleNode(Node):
             model, size = self.model, self.size
         self.last_size = size
         small = cv2.cvtColor(cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-        painted = stabilize(self._previous_in, self._previous_out, small, model(small, self.weights()),
-                            self.param["stabilize"])
-        self._previous_in, self._previous_out = small, painted
+        painted = self.stabilizer(small, model(small, self.weights()), self.param["stabilize"])
         return cv2.resize(cv2.cvtColor(painted, cv2.COLOR_RGB2BGR), (frame.shape[1], frame.shape[0]),
                           interpolation=cv2.INTER_LINEAR)
 
@@ -152,7 +188,7 @@ class StyleNode(Node):
         frame = packet.value
         strength = self.param["strength"]
         if strength <= 0.0:
-            self._previous_in = self._previous_out = None
+            self.stabilizer.reset()
             return {"video": packet}
         styled = self.fade.apply(frame, self.paint(frame))
         if strength < 1.0:

@@ -50,7 +50,7 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
         progress=print) -> dict:
     import cv2
 
-    from engine.processors.style import SHIPPED, stabilize, style_names
+    from engine.processors.style import DEFAULT_STABILIZE, SHIPPED, Stabilizer, style_names
     from models.common import metrics
     from models.common.teacher import Teacher, center_square
     from models.style.export import StyleModel
@@ -111,11 +111,8 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
         for (clip, maps), bucket in sequences:
             clip8 = (clip * 255 + 0.5).astype(np.uint8)
             plain = np.stack([model(f, onehot) for f in clip8])
-            steady, prev_in, prev_out = [], None, None
-            for f, out in zip(clip8, plain):
-                prev_out = stabilize(prev_in, prev_out, f, out, 0.5)
-                prev_in = f
-                steady.append(prev_out)
+            stabilizer = Stabilizer()
+            steady = [stabilizer(f, out, DEFAULT_STABILIZE) for f, out in zip(clip8, plain)]
             bucket["model"].append(metrics.temporal_error(plain / 255.0, maps))
             bucket["model_stabilized"].append(metrics.temporal_error(np.stack(steady) / 255.0, maps))
             if vector is not None:
@@ -131,11 +128,8 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
     # Settle after a cut: shot A, then shot B held still, stabiliser on.
     a, b = photos[0], photos[-1] if len(photos) > 1 else photos[0][::-1]
     shots = [a] * 4 + [b] * 8
-    outs, prev_in, prev_out = [], None, None
-    for f in shots:
-        prev_out = stabilize(prev_in, prev_out, f, model(f, onehot), 0.5)
-        prev_in = f
-        outs.append(prev_out / 255.0)
+    stabilizer = Stabilizer()
+    outs = [stabilizer(f, model(f, onehot), DEFAULT_STABILIZE) / 255.0 for f in shots]
     figures["frames_to_settle_after_cut"] = metrics.frames_to_settle(np.stack(outs), 4, tolerance=0.01)
     figures["seconds"] = time.monotonic() - started
     return figures

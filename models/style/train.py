@@ -320,8 +320,9 @@ def write_artifacts(trainer: "Trainer", size: int = 256) -> dict:
             "minutes": round(trainer.state["elapsed_s"] / 60, 1),
             "final_loss": trainer.state["loss"], "machine": "2 CPU cores",
         },
-        "quantization": "full int8 (TFLite converter), calibrated on 1/4 of the training crops with one-hot "
-                        "and two-style blends; float16 alongside",
+        "quantization": "int8 weights with dynamic-range activations (XNNPACK int8 kernels; float in and "
+                        "out): full static int8 lost too much in the instance norm's arithmetic (see "
+                        "models/style/export.py); float16 alongside",
         "export_seconds": round(time.monotonic() - started, 1),
         "files": {k: p.name for k, p in paths.items()},
     }

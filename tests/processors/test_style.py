@@ -15,7 +15,7 @@ from engine.osc.bridge import OscBridge, OscConfig
 from engine.osc.sender import encode
 from engine.packet import Packet
 from engine.patch import parse_patch
-from engine.processors.style import stabilize
+from engine.processors.style import Stabilizer
 from tests.conftest import free_udp_port
 from tests.nodes_for_tests import RECEIVED
 
@@ -71,16 +71,36 @@ def test_a_fade_between_styles_changes_the_picture_step_by_step(two_style_model)
     assert all(b >= a - 1.0 for a, b in zip(away, away[1:]))   # and goes one way
 
 
-def test_stabiliser_calms_still_noise_and_takes_a_cut_at_once():
+def _scene(rng, h=64, w=96):
+    import cv2
+    return cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (7, 7), 2)
+
+
+def test_stabiliser_calms_a_still_shot_and_takes_a_cut_at_once():
     rng = np.random.default_rng(3)
-    still = rng.integers(60, 200, (32, 32, 3), dtype=np.uint8)
-    painted_a = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
-    painted_b = np.clip(painted_a.astype(int) + rng.integers(-20, 20, painted_a.shape), 0, 255).astype(np.uint8)
-    calm = stabilize(still, painted_a, still, painted_b, 1.0)
+    still = _scene(rng)
+    painted_a = rng.integers(0, 255, still.shape, dtype=np.uint8)
+    painted_b = np.clip(painted_a.astype(int) + rng.integers(-20, 20, still.shape), 0, 255).astype(np.uint8)
+    stabilizer = Stabilizer()
+    assert np.array_equal(stabilizer(still, painted_a, 1.0), painted_a)             # nothing to carry yet
+    calm = stabilizer(still, painted_b, 1.0)
     assert np.abs(calm.astype(int) - painted_a).mean() < 0.3 * np.abs(painted_b.astype(int) - painted_a).mean()
-    cut = 255 - still
-    assert np.array_equal(stabilize(still, painted_a, cut, painted_b, 1.0), painted_b)
-    assert np.array_equal(stabilize(still, painted_a, still, painted_b, 0.0), painted_b)
+    cut = _scene(rng)
+    assert np.array_equal(stabilizer(cut, painted_b, 1.0), painted_b)               # a cut: no ghost
+    assert np.array_equal(Stabilizer()(still, painted_b, 0.0), painted_b)
+
+
+def test_stabiliser_carries_the_painting_along_a_pan():
+    rng = np.random.default_rng(4)
+    wide = _scene(rng, 64, 140)
+    painting = rng.integers(0, 255, (64, 140, 3), dtype=np.uint8)
+    first, second = wide[:, 20:116], wide[:, 23:119]                 # the camera pans 3 px
+    stabilizer = Stabilizer()
+    stabilizer(first, painting[:, 20:116], 1.0)
+    fresh = rng.integers(0, 255, first.shape, dtype=np.uint8)         # a painting that flickered
+    out = stabilizer(second, fresh, 1.0)[:, 10:-10].astype(int)
+    moved = painting[:, 23:119][:, 10:-10].astype(int)                # the old strokes, moved with the scene
+    assert np.abs(out - moved).mean() < 0.5 * np.abs(fresh[:, 10:-10].astype(int) - moved).mean()
 
 
 PATCH = """

@@ -36,7 +36,9 @@ def test_tiny_training_checkpoints_resumes_exports_and_runs(tmp_path, monkeypatc
     from models.style.export import StyleModel, export
     paths = export(resumed.model, tmp_path / "export", size=64, calibration_crops=resumed.inputs,
                    calibration_count=4)
-    for kind in ("int8", "float16"):
+    paths["static"] = export(resumed.model, tmp_path / "export", size=64, calibration_crops=resumed.inputs,
+                             calibration_count=4, suffix="_static", float16=False, int8="static")["int8"]
+    for kind in ("int8", "float16", "static"):
         model = StyleModel(paths[kind])
         assert (model.size, model.num_styles) == (64, 2)
         frame = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
