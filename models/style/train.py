@@ -305,7 +305,8 @@ def write_artifacts(trainer: "Trainer", size: int = 256) -> dict:
             suffix=f"_{other}", float16=False).values()})
     card = {
         "model": "tensorstage multi-style network (conditional instance norm)",
-        "input": f"uint8 RGB {size}x{size} and style weights (uint8, weight x 255; the engine normalises)",
+        "input": f"RGB {size}x{size} in 0..1 and style weights (float; the engine normalises them to sum to 1); "
+                 "the LiteRT files take and give float (StyleModel converts from and to uint8)",
         "gflops_at_256": round(gflops(trainer.model), 3),
         "channels": list(trainer.settings.channels),
         "parameters": int(trainer.model.count_params()),
