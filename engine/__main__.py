@@ -2,4 +2,5 @@
 
 from engine.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":   # not when a spawned child (audio, OSC) imports it
+    raise SystemExit(main())

@@ -36,7 +36,8 @@ OSC_KEYS = {  # key: (expected kind, what it is)
     "bundle": (bool, "send the streams as one bundle per tick instead of one message each"),
     "heartbeat_s": ((int, float), "seconds between status heartbeats"),
     "query": (bool, "serve OSCQuery (HTTP, same port number as OSC) for discovery"),
-    "process": (bool, "run the OSC server in a process of its own (a flood costs the engine less)"),
+    "process": (bool, "the OSC server in a process of its own (default; a flood costs the engine less); "
+                      "false: in a thread"),
 }
 PATCH_KEYS = ("name", "description")
 NODE_RESERVED_KEYS = ("type", "inputs", "params")

@@ -32,7 +32,7 @@ class OscConfig:
     bundle: bool = False
     heartbeat_s: float = 1.0
     query: bool = True
-    process: bool = False      # the server in a process of its own (engine/osc/process_server.py)
+    process: bool = True       # the server in a process of its own (engine/osc/process_server.py)
 
 
 def osc_config(patch: Patch, listen: str | None = None, send_to: list[str] | None = None,
@@ -42,7 +42,7 @@ def osc_config(patch: Patch, listen: str | None = None, send_to: list[str] | Non
     config = OscConfig(
         allow=tuple(settings.get("allow", ())), streams=tuple(settings.get("streams", ("*",))),
         bundle=settings.get("bundle", False), heartbeat_s=float(settings.get("heartbeat_s", 1.0)),
-        query=settings.get("query", True), process=settings.get("process", False))
+        query=settings.get("query", True), process=settings.get("process", True))
     chosen = listen if listen is not None else settings.get("listen")
     if off:
         config.listen = None
