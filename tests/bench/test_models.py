@@ -14,4 +14,6 @@ def test_bench_models_reports_the_shipped_style_model(tmp_path, capsys):
                 "convnet_int8_256_1t_fps"):
         assert figures[key] > 0, key
     assert 0.1 < figures["style_int8_256_1t_p50_ms"] < 1000          # loose sanity only
+    assert figures["swap_fps_before"] > 10 and figures["swap_fps_ratio"] > 0.5   # a live swap kept flowing
+    assert 0 < figures["swap_max_gap_ms"] < 1000
     assert "style int8 256px" in capsys.readouterr().out
