@@ -14,7 +14,7 @@ with one thread that waits on the pipe (no GIL while it waits).
 Same interface as `OscServer`: `start`, `stop`, `counts`, `by_address`,
 `ignored`, `host`, `port`. It is the default; `[osc] process = false` keeps
 the server in a thread (measured: a 10,000 message/s flood raised the video
-p95 by 5-12 % with the process, 21-26 % with the thread; docs/BENCHMARKS.md).
+p95 by 5-11 % (median 6.9 %) with the process, 21-26 % with the thread; docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
