@@ -20,6 +20,7 @@ p95 by 5-11 % (median 6.9 %) with the process, 21-26 % with the thread; docs/BEN
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -87,7 +88,10 @@ class _RecordingEvents:
         self.pending.append((kind, source, message))
 
 
-def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scenes: list[str]) -> None:
+def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scenes: list[str],
+           parent: int) -> None:
+    import os
+
     from engine.osc.server import OscServer
 
     store, events = _RecordingStore(specs, scenes), _RecordingEvents()
@@ -115,7 +119,7 @@ def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scen
     server.start()
     sent_counts = None
     try:
-        while True:
+        while os.getppid() == parent:      # a killed engine must not leave its port taken
             if conn.poll(FORWARD_S):
                 message = conn.recv()
                 if message[0] == "stop":
@@ -148,7 +152,7 @@ class OscProcessServer:
         self._specs_sent = self._specs_now()
         self.process = mp.get_context("spawn").Process(
             target=_child, name="tensorstage-osc", daemon=True,
-            args=(child_conn, host, port, tuple(allow), *self._specs_sent))
+            args=(child_conn, host, port, tuple(allow), *self._specs_sent, os.getpid()))
         self.process.start()
         if not self._conn.poll(20):
             self.process.kill()

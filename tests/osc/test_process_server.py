@@ -76,3 +76,36 @@ def test_a_flood_is_coalesced_and_the_last_value_wins(running):
     frames = eng.runners["color"].snapshot()["frames_out"]
     run_until(eng, lambda: False, 0.5)
     assert eng.runners["color"].snapshot()["frames_out"] > frames + 8        # the video went on
+
+
+def test_a_killed_engine_leaves_no_osc_process_holding_its_port(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    port = free_udp_port()
+    run = subprocess.Popen([sys.executable, "-m", "engine", "run", "--headless", "--no-reload",
+                            "--output-dir", str(tmp_path), "--osc-in", f"127.0.0.1:{port}"],
+                           cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        listening = False
+        while time.monotonic() < deadline and not listening:
+            line = run.stderr.readline()
+            listening = f"listening for OSC on 127.0.0.1:{port}" in line
+        assert listening
+    finally:
+        run.send_signal(signal.SIGKILL)      # a crash: nothing gets to clean up
+        run.wait(10)
+    deadline = time.monotonic() + 5
+    while True:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the OSC process outlived its engine"
+            time.sleep(0.1)
+        finally:
+            probe.close()
