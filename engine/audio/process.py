@@ -11,6 +11,7 @@ loaded with video, a model and Python work, keeps the ring fed.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from multiprocessing import shared_memory
 
@@ -40,7 +41,9 @@ class SharedRing:
 
 
 def _child(names: dict, device, rate: int, block: int, channels: int, buffer_blocks: int,
-           ring_frames: int, record_frames: int) -> None:
+           ring_frames: int, record_frames: int, parent: int) -> None:
+    import os
+
     import sounddevice as sd
 
     counters_shm = shared_memory.SharedMemory(name=names["counters"])
@@ -77,7 +80,7 @@ def _child(names: dict, device, rate: int, block: int, channels: int, buffer_blo
             sd.InputStream(samplerate=rate, blocksize=block, channels=1, dtype="float32",
                            device=device, callback=listen, latency=latency):
         counters[READY] = 1
-        while counters[RUNNING]:
+        while counters[RUNNING] and os.getppid() == parent:   # ends with a killed parent too
             time.sleep(0.02)
     ring.close()
     record.close()
@@ -104,7 +107,8 @@ class AudioProcess:
                  "ring": self.ring.shm.name, "record": self.record.shm.name}
         self.process = mp.get_context("spawn").Process(
             target=_child, name="tensorstage-audio", daemon=True,
-            args=(names, device, rate, block, channels, buffer_blocks, self.ring.frames, self.record.frames))
+            args=(names, device, rate, block, channels, buffer_blocks, self.ring.frames, self.record.frames,
+                  os.getpid()))
 
     def start(self, timeout: float = 15.0) -> None:
         self.process.start()
