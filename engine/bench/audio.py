@@ -213,7 +213,7 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
 def run_phase_process(block: int, loaded: bool, seconds: float, output: str) -> dict[str, Any]:
     """The same tone and load, with the streams in a spawned audio process fed
     through a shared-memory ring by a thread of this (loaded) process."""
-    from engine.audio.process import AudioProcess
+    from engine.audio.process import CALLBACKS, RECORDED, UNDERFLOWS, AudioProcess
 
     audio = AudioProcess("pipewire", RATE, block, record_seconds=seconds + 10)
     engine = None
@@ -249,12 +249,12 @@ def run_phase_process(block: int, loaded: bool, seconds: float, output: str) -> 
         wait(1.5)
         level[0] = 10 ** (-12 / 20)
         wait(1.0)
-        base_underflows, base_calls = int(audio.counters[2]), int(audio.counters[3])
-        heard_from = int(audio.counters[4])
+        base_underflows, base_calls = int(audio.counters[UNDERFLOWS]), int(audio.counters[CALLBACKS])
+        heard_from = int(audio.counters[RECORDED])
         started_ns = time.monotonic_ns()
         wait(seconds)
-        figures = {"ring_underflows": int(audio.counters[2]) - base_underflows, "device_underflows": None,
-                   "callbacks": int(audio.counters[3]) - base_calls,
+        figures = {"ring_underflows": int(audio.counters[UNDERFLOWS]) - base_underflows, "device_underflows": None,
+                   "callbacks": int(audio.counters[CALLBACKS]) - base_calls,
                    "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0}
         recorded = audio.recorded()[heard_from:]
         times = audio.callback_times_ns()

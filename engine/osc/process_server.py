@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from typing import Any, Callable
 
 from engine.events import EventLog
+from engine.osc.server import IGNORED
 from engine.params import FLOAT, ParamError, ParamSpec, ParamStore, WriteResult
 
 FORWARD_S = 0.005
@@ -170,8 +171,7 @@ class OscProcessServer:
 
     @property
     def ignored(self) -> int:
-        return sum(v for k, v in self.counts.items() if k not in ("datagrams", "messages", "applied",
-                                                                  "scheduled", "clamped", "empty"))
+        return sum(self.counts[k] for k in IGNORED)
 
     def start(self) -> None:
         self._running.set()
@@ -189,11 +189,14 @@ class OscProcessServer:
             self.process.kill()
 
     def _apply_loop(self) -> None:
+        next_check = 0.0
         while self._running.is_set():
-            specs = self._specs_now()
-            if specs != self._specs_sent:
-                self._conn.send(("specs", *specs))      # a reload changed the parameters
-                self._specs_sent = specs
+            if time.monotonic() >= next_check:      # twice a second, not once per batch under a flood
+                next_check = time.monotonic() + 0.5
+                specs = self._specs_now()
+                if specs != self._specs_sent:
+                    self._conn.send(("specs", *specs))      # a reload changed the parameters
+                    self._specs_sent = specs
             if not self._conn.poll(0.1):
                 continue
             try:

@@ -35,6 +35,7 @@ from engine.osc.patterns import compile_pattern, is_pattern
 from engine.params import ParamError, ParamStore
 
 MAX_SCHEDULED = 10_000
+IGNORED = ("unknown", "bad_args", "malformed", "refused", "overflow")   # outcomes that count as ignored
 BATCH_MAX = 1024   # datagrams read in one go
 BATCH_BUSY = 8     # a batch this large means a flood: pause between batches
 
@@ -81,7 +82,7 @@ class OscServer:
 
     @property
     def ignored(self) -> int:
-        return sum(self.counts[k] for k in ("unknown", "bad_args", "malformed", "refused", "overflow"))
+        return sum(self.counts[k] for k in IGNORED)
 
     def start(self) -> None:
         self._running.set()

@@ -79,6 +79,25 @@ def _tflite_beside(path: Path) -> Path | None:
     return None
 
 
+def to_tensor(detail: dict[str, Any], values: np.ndarray) -> np.ndarray:
+    """Float values into a LiteRT input: cast for a float tensor, quantized
+    with the tensor's scale and zero point for an integer one."""
+    dtype = np.dtype(detail["dtype"])
+    if dtype.kind == "f":
+        return values.astype(dtype)
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(values / scale + zero), info.min, info.max).astype(dtype)
+
+
+def from_tensor(detail: dict[str, Any], values: np.ndarray) -> np.ndarray:
+    """A LiteRT output as float32 (dequantized when it is an integer tensor)."""
+    if np.dtype(values.dtype).kind == "f":
+        return values.astype(np.float32)
+    scale, zero = detail["quantization"]
+    return (values.astype(np.float32) - zero) * scale
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     shape: tuple[int, ...]

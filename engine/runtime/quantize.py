@@ -56,7 +56,7 @@ def calibration_frames(folder: Path | None, size: int, limit: int = 96) -> np.nd
                         "or run `tensorstage data prepare` first")
 
 
-def _inputs(model, size: int):
+def _inputs(model):
     """The model's input names in call order: ('image',) or ('image', 'style')."""
     if isinstance(model.input, dict):
         if set(model.input) != {"image", "style"}:
@@ -96,7 +96,7 @@ def quantize(model_path: Path, mode: str, out: Path | None = None, calibration: 
     if model_path.suffix != ".keras" or not model_path.exists():
         raise QuantizeError(f"{model_path}: give an existing .keras model")
     model = keras.models.load_model(model_path, compile=False)
-    names, styles = _inputs(model, 0)
+    names, styles = _inputs(model)
     image_shape = model.input["image"].shape if styles else model.input.shape
     size = size or image_shape[1]
     if size is None:
@@ -120,7 +120,6 @@ def quantize(model_path: Path, mode: str, out: Path | None = None, calibration: 
     if mode == "fp16":
         converter.target_spec.supported_types = [tf.float16]
     elif mode == "int8":
-        order = list(names)
         probe = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
         from ai_edge_litert.interpreter import Interpreter
         order = ["image" if len(d["shape"]) == 4 else "style" for d in
@@ -150,6 +149,7 @@ def quantize(model_path: Path, mode: str, out: Path | None = None, calibration: 
 def _error_and_speed(path: Path, model, names, styles: int, frames: np.ndarray, rng) -> dict:
     from ai_edge_litert.interpreter import Interpreter
 
+    from engine.runtime.models import from_tensor, to_tensor
     from models.common.metrics import psnr
 
     interpreter = Interpreter(model_path=str(path), num_threads=1)
@@ -157,22 +157,11 @@ def _error_and_speed(path: Path, model, names, styles: int, frames: np.ndarray, 
     inputs = {("image" if len(d["shape"]) == 4 else "style"): d for d in interpreter.get_input_details()}
     output = interpreter.get_output_details()[0]
 
-    def cast(detail, values):
-        if np.dtype(detail["dtype"]).kind == "f":
-            return values.astype(detail["dtype"])
-        scale, zero = detail["quantization"]
-        info = np.iinfo(detail["dtype"])
-        return np.clip(np.round(values / scale + zero), info.min, info.max).astype(detail["dtype"])
-
     def run(feed):
         for name, detail in inputs.items():
-            interpreter.set_tensor(detail["index"], cast(detail, feed[name]))
+            interpreter.set_tensor(detail["index"], to_tensor(detail, feed[name]))
         interpreter.invoke()
-        y = interpreter.get_tensor(output["index"]).astype(np.float32)
-        if np.dtype(output["dtype"]).kind != "f":
-            scale, zero = output["quantization"]
-            y = (y - zero) * scale
-        return y
+        return from_tensor(output, interpreter.get_tensor(output["index"]))
 
     errors, scores, times = [], [], []
     for feed in _feeds(frames, styles, rng):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.runtime.models import from_tensor, to_tensor
+
 
 def _signature(model, size: int, num_styles: int):
     import tensorflow as tf
@@ -115,27 +117,15 @@ class StyleModel:
         self.size = int(self.image_in["shape"][1])
         self.num_styles = int(self.style_in["shape"][1])
 
-    @staticmethod
-    def _quantize(detail, values):
-        scale, zero = detail["quantization"]
-        dtype = np.dtype(detail["dtype"])
-        if dtype.kind == "f":
-            return values.astype(dtype)
-        info = np.iinfo(dtype)
-        return np.clip(np.round(values / scale + zero), info.min, info.max).astype(dtype)
-
     def __call__(self, rgb: np.ndarray, weights) -> np.ndarray:
         w = np.asarray(weights, np.float32).reshape(1, -1)
         w = w / max(float(w.sum()), 1e-6)
         image = rgb.astype(np.float32)[None] / 255.0
-        self.interpreter.set_tensor(self.image_in["index"], self._quantize(self.image_in, image))
-        self.interpreter.set_tensor(self.style_in["index"], self._quantize(self.style_in, w))
+        self.interpreter.set_tensor(self.image_in["index"], to_tensor(self.image_in, image))
+        self.interpreter.set_tensor(self.style_in["index"], to_tensor(self.style_in, w))
         self.interpreter.invoke()
         y = self.interpreter.get_tensor(self.out["index"])[0]
         if y.dtype == np.uint8 and self.out["quantization"][1] == 0 and \
                 abs(self.out["quantization"][0] * 255 - 1) < 1e-3:
             return y.copy()
-        scale, zero = self.out["quantization"]
-        if np.dtype(y.dtype).kind != "f":
-            y = (y.astype(np.float32) - zero) * scale
-        return np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
+        return np.clip(from_tensor(self.out, y) * 255 + 0.5, 0, 255).astype(np.uint8)
