@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench.add_argument("--design", choices=("inprocess", "process", "both"), default="inprocess",
                              help="where the audio streams run: in the engine's process (what it uses), "
                                   "in a spawned process fed through shared memory, or both to compare")
+    audio_bench.add_argument("--streams", choices=("duplex", "separate", "both"), default="duplex",
+                             help="in the engine's process: microphone and speakers on one duplex stream "
+                                  "(what the engine does when both name one device), two streams, or both")
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
 
@@ -300,7 +303,7 @@ def _bench_osc(args: argparse.Namespace) -> int:
 
 def _bench_audio(args: argparse.Namespace) -> int:
     from engine.bench.audio import main as bench_audio
-    return bench_audio(args.seconds, args.blocks, args.json, args.design)
+    return bench_audio(args.seconds, args.blocks, args.json, args.design, args.streams)
 
 
 def _data_prepare(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 On a clocked PipeWire device with its quantum forced to the block size, a tone
 plays through the speakers sink (safety included) while the microphone source
-records the sink's monitor. Each phase reports: underflows the speakers' ring
+records the sink's monitor, over one duplex stream (both nodes name the
+device; `--streams separate` gives each its own). Each phase reports: underflows the speakers' ring
 saw, underflows PortAudio flagged, dropouts found in the recording itself (the
 truth: PortAudio's flags undercount), callback period jitter, and the round
 trip from raising the tone's level to hearing it. Under load, the same process
@@ -55,6 +56,7 @@ inputs.audio = "tone.audio"
 type = "microphone"
 device = "pipewire"
 block = {block}
+duplex = {duplex}
 """
 
 VIDEO = """
@@ -153,9 +155,10 @@ def force_quantum(frames: int) -> bool:
                           capture_output=True, timeout=10).returncode == 0
 
 
-def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False) -> dict[str, Any]:
+def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False,
+              duplex: bool = True) -> dict[str, Any]:
     video = STYLE if style else VIDEO if loaded else ""
-    text = AUDIO.format(block=block) + video.format(output=output)
+    text = AUDIO.format(block=block, duplex=str(duplex).lower()) + video.format(output=output)
     loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
                     EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
@@ -284,28 +287,35 @@ def run_for(engine: Engine, seconds: float) -> None:
         engine.step(0.01)
 
 
-def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "inprocess") -> int:
+def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "inprocess",
+         streams: str = "duplex") -> int:
     if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
                                                         timeout=10).returncode != 0:
         print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
         return 1
-    rows, figures = [], {"seconds": seconds, "design": "in-process, GIL switch 1 ms, heap frozen"}
-    designs = ("inprocess", "process") if design == "both" else (design,)
+    rows, figures = [], {"seconds": seconds, "design": "in-process, GIL switch 1 ms, heap frozen",
+                         "streams": streams}
+    # (where, duplex, key prefix, label): the engine's own way first.
+    variants = []
+    if design in ("inprocess", "both"):
+        variants += [("inprocess", duplex, "" if duplex else "separate_", "" if duplex else " (two streams)")
+                     for duplex in {"duplex": [True], "separate": [False], "both": [True, False]}[streams]]
+    if design in ("process", "both"):
+        variants.append(("process", False, "process_", " (own process)"))
     with tempfile.TemporaryDirectory() as output:
         try:
             for block in blocks:
                 forced = force_quantum(block)
-                for which in designs:
+                for which, duplex, design_prefix, suffix in variants:
                     phases = [("idle", False, False), ("load", True, False)]
-                    if which == "inprocess" and block == 256 and STYLE_MODEL.exists():
+                    if which == "inprocess" and not design_prefix and block == 256 and STYLE_MODEL.exists():
                         phases.append(("style", True, True))
                     for name, loaded, style in phases:
-                        label = f"{block} {name}" + (" (own process)" if which == "process" else "")
+                        label = f"{block} {name}{suffix}"
                         print(f"  {label}: {seconds:g} s ...", flush=True)
                         result = (run_phase_process(block, loaded, seconds, output) if which == "process"
-                                  else run_phase(block, loaded, seconds, output, style))
+                                  else run_phase(block, loaded, seconds, output, style, duplex))
                         rows.append({"phase": label, "forced": forced, **result})
-                        design_prefix = "process_" if which == "process" else ""
                         prefix = design_prefix + {"idle": "idle_", "load": "", "style": "style_"}[name]
                         figures[f"{prefix}xruns_{block}"] = result["xruns"]
                         if style:

@@ -3,8 +3,9 @@
 The callback only copies from the ring into PortAudio's buffer (silence when
 the ring is empty), and counts; it never allocates, logs or waits. Blocks reach
 the ring from this node's worker, after the safety chain (engine/audio/safety.py).
-The stream starts once the ring holds `prefill_blocks`, so it does not begin
-with underflows; after an underflow the sound fades back in. A device that
+Playing starts once the ring holds `prefill_blocks`, so it does not begin with
+underflows; after an underflow the sound fades back in. With a microphone on the
+same device it shares one duplex stream (engine/audio/stream.py). A device that
 fails or vanishes is reopened with backoff while the rest of the graph runs.
 """
 
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.audio import device
-from engine.audio.device import AUDIO_OPTIONS_HELP, device_argument, sounddevice
+from engine.audio import device, stream
+from engine.audio.device import AUDIO_OPTIONS_HELP
 from engine.audio.ring import AudioRing
 from engine.audio.safety import SpeakerSafety
+from engine.audio.stream import OUTPUT, DeviceLost, Side
 from engine.clock import now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
@@ -33,7 +35,9 @@ class SpeakersSink(Node):
         "block": Option(int, 256, "frames per device period", min=16, max=8192),
         "channels": Option(int, 2, "output channels (a mono input is copied to each)", min=1, max=32),
         "buffer_blocks": Option(int, 4, "device buffer, in periods (2 glitched here even idle)", min=2, max=32),
-        "prefill_blocks": Option(int, 2, "blocks waiting before the stream starts", min=1, max=16),
+        "prefill_blocks": Option(int, 2, "blocks waiting before playing starts", min=1, max=16),
+        "duplex": Option(bool, True, "share one full-duplex stream with a microphone node on the same device, "
+                                     "rate and block (false: a stream of its own)"),
         "ceiling_db": Option(float, -1.0, "the limiter's ceiling", min=-40.0, max=0.0),
         "retry_s": Option(float, 2.0, "how often to try a lost device again", min=0.1, max=60.0),
     }
@@ -43,32 +47,51 @@ class SpeakersSink(Node):
     }
 
     def open(self) -> None:
-        self.sd = sounddevice()
         rate, block, channels = self.opts["sample_rate"], self.opts["block"], self.opts["channels"]
         self.ring = AudioRing(block * (self.opts["buffer_blocks"] + 8), channels)
         self.safety = SpeakerSafety(rate, channels, self.opts["ceiling_db"],
                                     on_feedback=lambda hz: self.report(f"feedback at {hz:.0f} Hz: ducked by 24 dB"))
-        self.stream = None
         self.device_underflows = 0
         self.callbacks = 0
         self.callback_times_us = np.zeros(4096, dtype=np.int64)   # for jitter figures
         self._underflows_seen = 0
-        self._next_try_us = 0
-        self._last_callback_us = now_us()
-        device.register(self)
+        self._playing = False        # the callback plays silence until the ring is prefilled
+        self._fade_in = False
+        self._side = Side(channels, self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
+        self.device_stream: stream.DeviceStream | None = None
+        self._next_join_us = 0
+        # Joined now, before sources start, so a microphone on this device opens
+        # one duplex stream at once; a missing device is retried while running.
+        self._try_join()
 
-    def healthy(self) -> bool:
-        return self.stream is not None and now_us() - self._last_callback_us < 1_000_000
+    def _try_join(self) -> None:
+        try:
+            self.device_stream = stream.join(OUTPUT, self.opts["device"], self.opts["sample_rate"],
+                                             self.opts["block"], self._side, shared=self.opts["duplex"])
+        except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
+            self._next_join_us = now_us() + int(self.opts["retry_s"] * 1e6)
+            self.report(f"cannot open the output device ({error}); trying again in {self.opts['retry_s']:g} s")
+            device.reinitialize()
+
+    def _opened(self, name: str, duplex: bool) -> None:
+        # Maybe on the microphone's thread (it opened the duplex stream): only flags here.
+        self._playing = False
+        self._fade_in = True
+        rate, block = self.opts["sample_rate"], self.opts["block"]
+        self.report(f"playing on {name!r}: {rate} Hz, {block}-frame periods, buffer "
+                    f"{self.opts['buffer_blocks'] * block / rate * 1000:.1f} ms"
+                    + (", one duplex stream with the microphone" if duplex else ""))
 
     # The real-time side ---------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time, status) -> None:
-        now = now_us()
-        self._last_callback_us = now
-        self.callback_times_us[self.callbacks % 4096] = now
+        self.callback_times_us[self.callbacks % 4096] = now_us()
         self.callbacks += 1
         if status.output_underflow:
             self.device_underflows += 1
-        self.ring.read_into(outdata)
+        if self._playing:
+            self.ring.read_into(outdata)
+        else:
+            outdata.fill(0)
 
     # The worker side ------------------------------------------------------------
     def process(self, inputs: dict[str, Packet]) -> None:
@@ -76,8 +99,8 @@ class SpeakersSink(Node):
         channels = self.opts["channels"]
         if block.shape[1] != channels:
             block = np.repeat(block[:, :1], channels, axis=1) if block.shape[1] == 1 else block[:, :channels]
-        if self.ring.underflows != self._underflows_seen and self.stream is not None:
-            self._underflows_seen = self.ring.underflows
+        if (self.ring.underflows != self._underflows_seen and self._playing) or self._fade_in:
+            self._underflows_seen, self._fade_in = self.ring.underflows, False
             self.safety.restart_fade()
         safe = self.safety.process(block, self.param["gain"], self.param["mute"])
         self.ring.write(safe)
@@ -89,46 +112,31 @@ class SpeakersSink(Node):
         self._keep_stream()
 
     def _keep_stream(self) -> None:
-        if self.stream is not None:
-            silent_us = now_us() - self._last_callback_us
-            if not device.stream_active(self.stream) or silent_us > 1_000_000:  # a dead server can leave it "active"
-                self.report("the output device stopped; reopening")
-                self._close_stream()
-                device.reinitialize()
-                self._next_try_us = now_us() + int(self.opts["retry_s"] * 1e6)
-        if self.stream is None and self.ring.fill >= self.opts["prefill_blocks"] * self.opts["block"] \
-                and now_us() >= self._next_try_us:
-            self._open_stream()
-
-    def _open_stream(self) -> None:
-        rate, block = self.opts["sample_rate"], self.opts["block"]
+        if self.device_stream is None:
+            if now_us() >= self._next_join_us:
+                self._try_join()
+            return
+        prefilled = self.ring.fill >= self.opts["prefill_blocks"] * self.opts["block"]
+        if self.device_stream.stream is None and not prefilled:
+            return
         try:
-            stream = self.sd.OutputStream(
-                device=device_argument(self.opts["device"]), samplerate=rate, blocksize=block,
-                channels=self.opts["channels"], dtype="float32", callback=self._callback,
-                latency=self.opts["buffer_blocks"] * block / rate)
-            stream.start()
+            self.device_stream.keep(self.opts["retry_s"])
+        except DeviceLost:
+            self.report("the output device stopped; reopening")
+            device.reinitialize()
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
-            self._next_try_us = now_us() + int(self.opts["retry_s"] * 1e6)
             self.report(f"cannot open the output device ({error}); trying again in {self.opts['retry_s']:g} s")
             device.reinitialize()
-            return
-        self._last_callback_us = now_us()
-        self.stream = stream
-        self.safety.restart_fade()
-        self.report(f"playing on {self.sd.query_devices(stream.device)['name']!r}: {rate} Hz, "
-                    f"{block}-frame periods, latency {self.latency_ms():.1f} ms")
+        if prefilled and not self._playing and self.device_stream.stream is not None:
+            self._playing = True
 
     def latency_ms(self) -> float:
         """Device latency plus what waits in the ring."""
-        device = self.stream.latency if self.stream is not None else 0.0
-        return 1000 * (device + self.ring.fill / self.opts["sample_rate"])
-
-    def _close_stream(self) -> None:
-        if self.stream is not None:
-            device.close_stream(self.stream)
-            self.stream = None
+        device_s = self.device_stream.latency_s[1] if self.device_stream is not None \
+            and self.device_stream.stream is not None else 0.0
+        return 1000 * (device_s + self.ring.fill / self.opts["sample_rate"])
 
     def close(self) -> None:
-        self._close_stream()
-        device.unregister(self)
+        if self.device_stream is not None:
+            stream.leave(self.device_stream, self._side)
+            self.device_stream = None

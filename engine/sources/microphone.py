@@ -2,8 +2,9 @@
 
 The callback copies into a ring and notes when the block was captured, on the
 stream's clock; that clock is restated on the engine clock (DeviceClockMap), so
-an audio block's timestamp is comparable with a camera frame's. A device that
-fails or vanishes is closed and reopened by the engine with backoff.
+an audio block's timestamp is comparable with a camera frame's. With speakers
+on the same device it shares one duplex stream (engine/audio/stream.py). A
+device that fails or vanishes is closed and reopened by the engine with backoff.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from collections import deque
 
 import numpy as np
 
-from engine.audio import device
-from engine.audio.device import AUDIO_OPTIONS_HELP, device_argument, sounddevice
+from engine.audio import device, stream
+from engine.audio.device import AUDIO_OPTIONS_HELP
 from engine.audio.ring import AudioRing
+from engine.audio.stream import INPUT, DeviceLost, Side
 from engine.clock import DeviceClockMap, now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
-
-
-class DeviceLost(RuntimeError):
-    pass
 
 
 @register
@@ -35,6 +33,8 @@ class MicrophoneSource(Node):
         "block": Option(int, 256, "frames per block", min=16, max=8192),
         "channels": Option(int, 1, "input channels", min=1, max=32),
         "buffer_blocks": Option(int, 4, "device buffer, in periods", min=2, max=32),
+        "duplex": Option(bool, True, "share one full-duplex stream with a speakers node on the same device, "
+                                     "rate and block (false: a stream of its own)"),
         "optional": Option(bool, False, "no input device is fine: say so once, then look for one quietly "
                                         "every `retry_s`"),
         "retry_s": Option(float, 5.0, "how often an optional microphone looks for a device", min=0.5, max=600),
@@ -45,12 +45,10 @@ class MicrophoneSource(Node):
         self.clock_map = DeviceClockMap()
         self._stamps: deque[int] = deque(maxlen=64)   # capture time of each block, engine clock
         self.overflows = 0
-        self.stream = None
+        self.device_stream: stream.DeviceStream | None = None
         self._next_look_us = 0
-        self._last_callback_us = now_us()
-        device.register(self)
         try:
-            self._open_stream()
+            self._join()
         except Exception as error:  # noqa: BLE001 - PortAudio fails in many ways
             if not self.opts["optional"]:
                 device.reinitialize()  # so the next try sees a sound server that came back
@@ -59,33 +57,37 @@ class MicrophoneSource(Node):
             self.report(f"no audio input device ({reason}); going on without sound, looking for one "
                         f"every {self.opts['retry_s']:g} s")
 
-    def _open_stream(self) -> None:
-        sd = sounddevice()
+    def _join(self) -> None:
         rate, block = self.opts["sample_rate"], self.opts["block"]
-        stream = sd.InputStream(device=device_argument(self.opts["device"]), samplerate=rate,
-                                blocksize=block, channels=self.opts["channels"], dtype="float32",
-                                callback=self._callback, latency=self.opts["buffer_blocks"] * block / rate)
-        stream.start()
-        self.stream = stream
-        self._last_callback_us = now_us()
-        self.report(f"recording from {sd.query_devices(stream.device)['name']!r}: {rate} Hz, "
-                    f"{block}-frame blocks, {self.opts['channels']} channel(s)")
+        side = Side(self.opts["channels"], self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
+        joined = stream.join(INPUT, self.opts["device"], rate, block, side, shared=self.opts["duplex"])
+        try:
+            joined.keep(0.5, now=True)   # the engine paces a microphone's retries
+        except Exception:
+            stream.leave(joined, side)
+            raise
+        self.device_stream, self._side = joined, side
+
+    def _opened(self, name: str, duplex: bool) -> None:
+        self.clock_map = DeviceClockMap()   # a new stream may count time from elsewhere
+        self._stamps.clear()
+        rate, block = self.opts["sample_rate"], self.opts["block"]
+        self.report(f"recording from {name!r}: {rate} Hz, {block}-frame blocks, {self.opts['channels']} "
+                    f"channel(s)" + (", one duplex stream with the speakers" if duplex else ""))
 
     def _callback(self, indata: np.ndarray, frames: int, time, status) -> None:
-        now = now_us()
-        self._last_callback_us = now
         if status.input_overflow:
             self.overflows += 1
-        self.clock_map.observe(time.currentTime, now)
+        self.clock_map.observe(time.currentTime, now_us())
         self._stamps.append(self.clock_map.to_engine_us(time.inputBufferAdcTime))
         self.ring.write(indata)
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
-        if self.stream is None:  # optional and absent: look again now and then, quietly
+        if self.device_stream is None:  # optional and absent: look again now and then, quietly
             if now_us() >= self._next_look_us:
                 self._next_look_us = now_us() + int(self.opts["retry_s"] * 1e6)
                 try:
-                    self._open_stream()
+                    self._join()
                 except Exception:  # noqa: BLE001
                     pass
             self.wait(0.1)
@@ -94,16 +96,12 @@ class MicrophoneSource(Node):
         while self.ring.fill < block:
             if self.wait(block / self.opts["sample_rate"] / 4):
                 return None
-            if not device.stream_active(self.stream) or now_us() - self._last_callback_us > 2_000_000:
+            if self.device_stream.silent_s() > 2.0:
                 raise DeviceLost("the input device stopped delivering audio")
         ts = self._stamps.popleft() if self._stamps else now_us()
         return {"audio": Packet(self.ring.read(block), ts)}
 
-    def healthy(self) -> bool:
-        return self.stream is not None and now_us() - self._last_callback_us < 1_000_000
-
     def close(self) -> None:
-        if self.stream is not None:
-            device.close_stream(self.stream)
-            self.stream = None
-        device.unregister(self)
+        if self.device_stream is not None:
+            stream.leave(self.device_stream, self._side)
+            self.device_stream = None

@@ -1,9 +1,11 @@
 """A real round trip on PipeWire's null sink: the tone source plays through the
-speakers sink while the microphone source records the sink's monitor."""
+speakers sink while the microphone source records the sink's monitor, over one
+duplex stream (both name the device) and over two streams (`duplex = false`)."""
 
 import time
 
 import numpy as np
+import pytest
 
 from engine.events import EventLog
 from engine.graph import Engine
@@ -37,8 +39,12 @@ inputs.value = "mic.audio"
 """
 
 
-def round_trip() -> dict:
-    eng = Engine(parse_patch(PATCH), events=EventLog())
+def patch_text(duplex: bool) -> str:
+    return PATCH if duplex else PATCH.replace('channels = 2', 'channels = 2\nduplex = false')
+
+
+def round_trip(duplex: bool) -> dict:
+    eng = Engine(parse_patch(patch_text(duplex)), events=EventLog())
     eng.start()
     try:
         end = time.monotonic() + 1.5
@@ -59,8 +65,11 @@ def round_trip() -> dict:
     return {"blocks": blocks, "on_us": on_us, "figures": figures, "messages": eng.events.messages()}
 
 
-def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire):
-    result = in_child_process(round_trip)
+@pytest.mark.parametrize("duplex", [True, False], ids=["one_duplex_stream", "two_streams"])
+def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire, duplex):
+    result = in_child_process(round_trip, duplex)
+    shared = [m for m in result["messages"] if "one duplex stream" in m]
+    assert len(shared) == (2 if duplex else 0), result["messages"]   # the microphone and the speakers say so
     blocks, on_us = result["blocks"], result["on_us"]
     assert len(blocks) > 300, result["messages"]
     stamps = [ts for ts, _ in blocks]
@@ -80,4 +89,4 @@ def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire)
     assert abs(peak_hz - 1000) < 5
     assert np.abs(tail).max() < 0.3                          # -12 dBFS, through the limiter untouched
     assert result["figures"]["nonfinite"] == 0
-    print(f"round trip {round_trip_ms:.1f} ms; {result['figures']}")
+    print(f"{'duplex' if duplex else 'two streams'}: round trip {round_trip_ms:.1f} ms; {result['figures']}")

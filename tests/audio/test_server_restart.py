@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.patch import parse_patch
-from tests.audio.test_loopback import PATCH
+from tests.audio.test_loopback import patch_text
 from tests.conftest import in_child_process
 from tests.nodes_for_tests import RECEIVED
 
@@ -26,8 +27,8 @@ def restart_pipewire() -> float:
     return time.monotonic()
 
 
-def lose_the_server() -> dict:
-    eng = Engine(parse_patch(PATCH), events=EventLog())
+def lose_the_server(duplex: bool) -> dict:
+    eng = Engine(parse_patch(patch_text(duplex)), events=EventLog())
     eng.start()
     eng.store.set("tone/level_db", -12.0, fade_s=0)
     heard = RECEIVED.setdefault("heard", [])
@@ -58,8 +59,9 @@ def lose_the_server() -> dict:
             "messages": eng.events.messages(), "blocks_while_down": resumed_at - killed_at}
 
 
-def test_audio_recovers_after_the_sound_server_restarts(pipewire):
-    result = in_child_process(lose_the_server)
+@pytest.mark.parametrize("duplex", [True, False], ids=["one_duplex_stream", "two_streams"])
+def test_audio_recovers_after_the_sound_server_restarts(pipewire, duplex):
+    result = in_child_process(lose_the_server, duplex)
     assert result["before"], result["messages"]
     assert result["recovered"], result["messages"]
     print(f"audio back {result['recovery_s']:.2f} s after the server; {result['messages']}")

@@ -9,11 +9,15 @@ REPO = Path(__file__).resolve().parents[2]
 def test_bench_audio_measures_underflows_and_round_trip(pipewire, tmp_path):
     out = tmp_path / "audio.json"
     result = subprocess.run([sys.executable, "-m", "engine", "bench", "audio", "--seconds", "2", "--blocks", "256",
-                             "--json", str(out)], cwd=REPO, capture_output=True, text=True, timeout=180)
+                             "--streams", "both", "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                            timeout=240)
     print(result.stdout, result.stderr)
     assert result.returncode == 0
     figures = json.loads(out.read_text())
     # Loose sanity only; the figures themselves live in docs/BENCHMARKS.md.
+    assert isinstance(figures["separate_xruns_256"], int)       # two streams, measured beside the duplex one
+    assert 0 < figures["separate_load_256_round_trip_ms"] < 500
+    assert "256 load (two streams)" in result.stdout
     assert isinstance(figures["xruns_256"], int) and isinstance(figures["idle_xruns_256"], int)
     assert 0 < figures["load_256_round_trip_ms"] < 500
     assert figures["load_256_inferences_per_s"] > 5             # the load really ran
