@@ -56,7 +56,6 @@ inputs.audio = "tone.audio"
 type = "microphone"
 device = "pipewire"
 block = {block}
-duplex = {duplex}
 """
 
 VIDEO = """
@@ -158,7 +157,10 @@ def force_quantum(frames: int) -> bool:
 def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False,
               duplex: bool = True) -> dict[str, Any]:
     video = STYLE if style else VIDEO if loaded else ""
-    text = AUDIO.format(block=block, duplex=str(duplex).lower()) + video.format(output=output)
+    audio = AUDIO.format(block=block)
+    if not duplex:
+        audio = audio.replace('type = "microphone"', 'type = "microphone"\nduplex = false')
+    text = audio + video.format(output=output)
     loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
                     EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
