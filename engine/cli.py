@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -86,9 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench.add_argument("--design", choices=("inprocess", "process", "both"), default="inprocess",
                              help="where the audio streams run: in the engine's process (what it uses), "
                                   "in a spawned process fed through shared memory, or both to compare")
-    audio_bench.add_argument("--streams", choices=("duplex", "separate", "both"), default="duplex",
-                             help="in the engine's process: microphone and speakers on one duplex stream "
-                                  "(what the engine does when both name one device), two streams, or both")
+    audio_bench.add_argument("--streams", choices=("two", "duplex", "both"), default="two",
+                             help="in the engine's process: microphone and speakers on two streams (what the "
+                                  "engine opens on PipeWire), on one duplex stream, or both to compare")
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
 
@@ -233,13 +234,17 @@ def _run(args: argparse.Namespace) -> int:
                 + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
     signal.signal(signal.SIGTERM, lambda *_: engine.request_stop("SIGTERM"))
     watcher = None if args.no_reload else PatchWatcher(engine, load_patch)
-    started = time.monotonic()
+    opening = started = time.monotonic()
     try:
         osc.start()
         engine.start()
         tune_for_real_time()
         if watcher:
             watcher.start()
+        # --duration counts the show, not the opening of devices and models
+        # (seconds on a loaded machine).
+        started = time.monotonic()
+        console.say(f"started in {started - opening:.1f} s")
         last_status = 0.0
         while not engine.stop_requested.is_set():
             engine.step(0.01)
@@ -265,7 +270,20 @@ def _run(args: argparse.Namespace) -> int:
         args.stats_json.parent.mkdir(parents=True, exist_ok=True)
         args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
                                                "events": engine.events.messages()}, indent=2))
+    _leave_if_portaudio_is_stuck(console)
     return 0
+
+
+def _leave_if_portaudio_is_stuck(console) -> None:
+    """A PortAudio stream that would not close (engine/audio/device.py) would
+    hang the interpreter's exit, where sounddevice terminates PortAudio: the
+    run is over and its files are written, so leave without that cleanup."""
+    audio = sys.modules.get("engine.audio.device")
+    if audio is not None and audio.stuck_streams:
+        console.say(f"{audio.stuck_streams} PortAudio stream(s) never closed; exiting without PortAudio's cleanup")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _osc_list(args: argparse.Namespace) -> int:

@@ -49,9 +49,11 @@ def unregister(user: StreamUser) -> None:
 def reinitialize() -> bool:
     """Make PortAudio look at the devices again (a restarted sound server is
     invisible until it does). That invalidates every stream in the process, so
-    it happens only when none of them is healthy; True if it happened."""
+    it happens only when none of them is healthy, and never once a stream was
+    left behind (PortAudio would try to close it again, and hang); True if it
+    happened."""
     with _lock:
-        if any(user.healthy() for user in _users):
+        if stuck_streams or any(user.healthy() for user in _users):
             return False
         try:
             sd = sounddevice()
@@ -70,10 +72,33 @@ def stream_active(stream: Any) -> bool:
         return False
 
 
-def close_stream(stream: Any) -> None:
-    """Stop and close a stream that may already be broken."""
-    try:
-        stream.abort()
-        stream.close()
-    except Exception:  # noqa: BLE001 - a dead server leaves streams that fail to close
-        pass
+# Streams PortAudio did not let go of (see close_stream). While there are any,
+# PortAudio is never re-initialized, and the process should leave with os._exit.
+stuck_streams = 0
+
+
+def close_stream(stream: Any, timeout_s: float = 2.0) -> bool:
+    """Stop and close a stream that may already be broken; False if PortAudio
+    did not return within `timeout_s`. Its ALSA host API can loop forever in its
+    own thread when the sound server vanishes mid-period (PaAlsaStream_SetUpBuffers
+    retries a failing restart from its error path); stopping that stream then
+    blocks forever. So the close runs on a thread of its own, and a stream that
+    does not close is left behind and counted, instead of hanging the show."""
+    global stuck_streams
+    done = threading.Event()
+
+    def close() -> None:
+        try:
+            stream.abort()
+            stream.close()
+        except Exception:  # noqa: BLE001 - a dead server leaves streams that fail to close
+            pass
+        finally:
+            done.set()
+
+    threading.Thread(target=close, name="portaudio-close", daemon=True).start()
+    if done.wait(timeout_s):
+        return True
+    with _lock:
+        stuck_streams += 1
+    return False

@@ -1,10 +1,12 @@
-"""PortAudio streams, one per device: input, output, or both as one duplex stream.
+"""PortAudio streams: input, output, or both as one duplex stream per device.
 
 A microphone and a speakers node that name the same device, sample rate and
-block share one full-duplex stream. Some drivers let only one stream open a
-device (ASIO; ALSA `hw:` devices), and one stream keeps input and output on one
-clock, scheduled together. A node that asks for a stream of its own
-(`duplex = false`), or finds its direction of the device already taken, gets one.
+block can share one full-duplex stream (`duplex` on both nodes). Some drivers
+let only one stream open a device (ASIO), so there `duplex = "auto"`, the
+default, shares; elsewhere auto opens two streams, which measured the same on
+PipeWire and keep each direction's faults apart (docs/BENCHMARKS.md).
+`duplex = true` shares wherever PortAudio can. A node that finds its direction
+of a shared stream taken gets a stream of its own.
 
 Each node attaches a side (channels, buffer, callback); this stream's callback
 calls them, and only copies and counts. Opening, reopening after a fault and
@@ -27,6 +29,10 @@ from engine.audio.device import device_argument, sounddevice
 from engine.clock import now_us
 
 INPUT, OUTPUT = "input", "output"
+ONE_STREAM_HOST_APIS = ("ASIO",)   # drivers that give a device to one stream only
+DUPLEX_HELP = ("share one full-duplex stream with a {other} node on the same device, rate and block: "
+               "'auto' where the driver allows one stream per device (ASIO), true wherever possible, "
+               "false never")
 
 
 class DeviceLost(RuntimeError):
@@ -50,6 +56,13 @@ def resolve(device_option: int | str, direction: str) -> int:
     return int(sounddevice().query_devices(device_argument(device_option), direction)["index"])
 
 
+def wants_duplex(duplex: bool | str, index: int) -> bool:
+    if duplex != "auto":
+        return bool(duplex)
+    sd = sounddevice()
+    return sd.query_hostapis(sd.query_devices(index)["hostapi"])["name"] in ONE_STREAM_HOST_APIS
+
+
 class DeviceStream:
     def __init__(self, key: tuple, device_option: int | str, rate: int, block: int) -> None:
         self.key, self.device_option, self.rate, self.block = key, device_option, rate, block
@@ -60,6 +73,7 @@ class DeviceStream:
         self.last_callback_us = 0
         self.next_try_us = 0
         self.refused_duplex = ""                  # why a duplex open failed, when one-way worked
+        self.left_behind = 0                      # streams PortAudio would not close (device.close_stream)
         self.lock = threading.RLock()
 
     # The real-time side -------------------------------------------------------
@@ -99,9 +113,13 @@ class DeviceStream:
         open fails; the next try waits `retry_s`."""
         with self.lock:
             if self.stream is not None and (not device.stream_active(self.stream) or self.silent_s() > 1.0):
-                self._close()
+                silent_s = self.silent_s()
+                closed = self._close()
                 self.next_try_us = now_us() + int(retry_s * 1e6)
-                raise DeviceLost(f"the device stopped delivering audio (silent {self.silent_s():.1f} s)")
+                raise DeviceLost(f"the device stopped delivering audio (silent {silent_s:.1f} s)" + (
+                    "" if closed else "; PortAudio would not close the stream (its thread may be stuck "
+                                      "in the driver, using a core): left behind, restart tensorstage when "
+                                      "the show allows"))
             if self.stream is None and any(self.sides.values()) and (now or now_us() >= self.next_try_us):
                 try:
                     self._open()
@@ -141,10 +159,14 @@ class DeviceStream:
             raise
         self.stream = stream
 
-    def _close(self) -> None:
+    def _close(self) -> bool:
+        """False if PortAudio did not let go of the stream (it is left behind)."""
+        closed = True
         if self.stream is not None:
-            device.close_stream(self.stream)
+            closed = device.close_stream(self.stream)
+            self.left_behind += not closed
             self.stream = None
+        return closed
 
 
 _streams: dict[tuple, DeviceStream] = {}
@@ -153,12 +175,14 @@ _private = itertools.count()
 
 
 def join(direction: str, device_option: int | str, rate: int, block: int, side: Side,
-         shared: bool = True) -> DeviceStream:
+         duplex: bool | str = "auto") -> DeviceStream:
     """The stream this side runs on, with the side attached: the device's shared
-    stream when `shared` and that direction of it is free, else one of its own.
-    A stream already open is reopened to carry the new side (duplex). Raises
-    PortAudio's error if the device does not exist or the reopen fails."""
+    stream when the side wants duplex (`wants_duplex`) and that direction of it
+    is free, else one of its own. A stream already open is reopened to carry the
+    new side. Raises PortAudio's error if the device does not exist or the
+    reopen fails."""
     index = resolve(device_option, direction)
+    shared = wants_duplex(duplex, index)
     with _registry:
         key: tuple = (index, rate, block)
         stream = _streams.get(key)

@@ -2,8 +2,8 @@
 
 On a clocked PipeWire device with its quantum forced to the block size, a tone
 plays through the speakers sink (safety included) while the microphone source
-records the sink's monitor, over one duplex stream (both nodes name the
-device; `--streams separate` gives each its own). Each phase reports: underflows the speakers' ring
+records the sink's monitor, on two streams (what the engine opens on PipeWire)
+or, with `--streams duplex|both`, one duplex stream. Each phase reports: underflows the speakers' ring
 saw, underflows PortAudio flagged, dropouts found in the recording itself (the
 truth: PortAudio's flags undercount), callback period jitter, and the round
 trip from raising the tone's level to hearing it. Under load, the same process
@@ -157,9 +157,7 @@ def force_quantum(frames: int) -> bool:
 def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False,
               duplex: bool = True) -> dict[str, Any]:
     video = STYLE if style else VIDEO if loaded else ""
-    audio = AUDIO.format(block=block)
-    if not duplex:
-        audio = audio.replace('type = "microphone"', 'type = "microphone"\nduplex = false')
+    audio = AUDIO.format(block=block).replace('device = "pipewire"', f'device = "pipewire"\nduplex = {str(duplex).lower()}')
     text = audio + video.format(output=output)
     loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
@@ -290,7 +288,7 @@ def run_for(engine: Engine, seconds: float) -> None:
 
 
 def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "inprocess",
-         streams: str = "duplex") -> int:
+         streams: str = "two") -> int:
     if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
                                                         timeout=10).returncode != 0:
         print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
@@ -300,8 +298,8 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
     # (where, duplex, key prefix, label): the engine's own way first.
     variants = []
     if design in ("inprocess", "both"):
-        variants += [("inprocess", duplex, "" if duplex else "separate_", "" if duplex else " (two streams)")
-                     for duplex in {"duplex": [True], "separate": [False], "both": [True, False]}[streams]]
+        variants += [("inprocess", duplex, "duplex_" if duplex else "", " (duplex)" if duplex else "")
+                     for duplex in {"two": [False], "duplex": [True], "both": [False, True]}[streams]]
     if design in ("process", "both"):
         variants.append(("process", False, "process_", " (own process)"))
     with tempfile.TemporaryDirectory() as output:

@@ -5,8 +5,9 @@ the ring is empty), and counts; it never allocates, logs or waits. Blocks reach
 the ring from this node's worker, after the safety chain (engine/audio/safety.py).
 Playing starts once the ring holds `prefill_blocks`, so it does not begin with
 underflows; after an underflow the sound fades back in. With a microphone on the
-same device it shares one duplex stream (engine/audio/stream.py). A device that
-fails or vanishes is reopened with backoff while the rest of the graph runs.
+same device it can share one duplex stream (`duplex`, engine/audio/stream.py). A
+device that fails or vanishes is reopened with backoff while the rest of the
+graph runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from engine.audio import device, stream
 from engine.audio.device import AUDIO_OPTIONS_HELP
 from engine.audio.ring import AudioRing
 from engine.audio.safety import SpeakerSafety
-from engine.audio.stream import OUTPUT, DeviceLost, Side
+from engine.audio.stream import DUPLEX_HELP, OUTPUT, DeviceLost, Side
 from engine.clock import now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
@@ -36,8 +37,8 @@ class SpeakersSink(Node):
         "channels": Option(int, 2, "output channels (a mono input is copied to each)", min=1, max=32),
         "buffer_blocks": Option(int, 4, "device buffer, in periods (2 glitched here even idle)", min=2, max=32),
         "prefill_blocks": Option(int, 2, "blocks waiting before playing starts", min=1, max=16),
-        "duplex": Option(bool, True, "share one full-duplex stream with a microphone node on the same device, "
-                                     "rate and block (false: a stream of its own)"),
+        "duplex": Option((bool, str), "auto", DUPLEX_HELP.format(other="microphone"),
+                         choices=(True, False, "auto")),
         "ceiling_db": Option(float, -1.0, "the limiter's ceiling", min=-40.0, max=0.0),
         "retry_s": Option(float, 2.0, "how often to try a lost device again", min=0.1, max=60.0),
     }
@@ -60,14 +61,14 @@ class SpeakersSink(Node):
         self._side = Side(channels, self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
         self.device_stream: stream.DeviceStream | None = None
         self._next_join_us = 0
-        # Joined now, before sources start, so a microphone on this device opens
-        # one duplex stream at once; a missing device is retried while running.
+        # Joined now, before sources start, so a microphone sharing this device
+        # opens one duplex stream at once; a missing device is retried while running.
         self._try_join()
 
     def _try_join(self) -> None:
         try:
             self.device_stream = stream.join(OUTPUT, self.opts["device"], self.opts["sample_rate"],
-                                             self.opts["block"], self._side, shared=self.opts["duplex"])
+                                             self.opts["block"], self._side, self.opts["duplex"])
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._next_join_us = now_us() + int(self.opts["retry_s"] * 1e6)
             self.report(f"cannot open the output device ({error}); trying again in {self.opts['retry_s']:g} s")

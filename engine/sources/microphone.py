@@ -3,8 +3,9 @@
 The callback copies into a ring and notes when the block was captured, on the
 stream's clock; that clock is restated on the engine clock (DeviceClockMap), so
 an audio block's timestamp is comparable with a camera frame's. With speakers
-on the same device it shares one duplex stream (engine/audio/stream.py). A
-device that fails or vanishes is closed and reopened by the engine with backoff.
+on the same device it can share one duplex stream (`duplex`,
+engine/audio/stream.py). A device that fails or vanishes is closed and reopened
+by the engine with backoff.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from engine.audio import device, stream
 from engine.audio.device import AUDIO_OPTIONS_HELP
 from engine.audio.ring import AudioRing
-from engine.audio.stream import INPUT, DeviceLost, Side
+from engine.audio.stream import DUPLEX_HELP, INPUT, DeviceLost, Side
 from engine.clock import DeviceClockMap, now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
@@ -33,8 +34,8 @@ class MicrophoneSource(Node):
         "block": Option(int, 256, "frames per block", min=16, max=8192),
         "channels": Option(int, 1, "input channels", min=1, max=32),
         "buffer_blocks": Option(int, 4, "device buffer, in periods", min=2, max=32),
-        "duplex": Option(bool, True, "share one full-duplex stream with a speakers node on the same device, "
-                                     "rate and block (false: a stream of its own)"),
+        "duplex": Option((bool, str), "auto", DUPLEX_HELP.format(other="speakers"),
+                         choices=(True, False, "auto")),
         "optional": Option(bool, False, "no input device is fine: say so once, then look for one quietly "
                                         "every `retry_s`"),
         "retry_s": Option(float, 5.0, "how often an optional microphone looks for a device", min=0.5, max=600),
@@ -60,7 +61,7 @@ class MicrophoneSource(Node):
     def _join(self) -> None:
         rate, block = self.opts["sample_rate"], self.opts["block"]
         side = Side(self.opts["channels"], self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
-        joined = stream.join(INPUT, self.opts["device"], rate, block, side, shared=self.opts["duplex"])
+        joined = stream.join(INPUT, self.opts["device"], rate, block, side, self.opts["duplex"])
         try:
             joined.keep(0.5, now=True)   # the engine paces a microphone's retries
         except Exception:

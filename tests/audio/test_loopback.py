@@ -1,6 +1,6 @@
 """A real round trip on PipeWire's null sink: the tone source plays through the
 speakers sink while the microphone source records the sink's monitor, over one
-duplex stream (both name the device) and over two streams (`duplex = false`)."""
+duplex stream (`duplex = true`) and over two streams (the default here)."""
 
 import time
 
@@ -40,7 +40,8 @@ inputs.value = "mic.audio"
 
 
 def patch_text(duplex: bool) -> str:
-    return PATCH if duplex else PATCH.replace('channels = 2', 'channels = 2\nduplex = false')
+    """One duplex stream when asked; else two (what `auto` does on PipeWire)."""
+    return PATCH.replace('device = "pipewire"', 'device = "pipewire"\nduplex = true') if duplex else PATCH
 
 
 def round_trip(duplex: bool) -> dict:

@@ -20,9 +20,18 @@ SERVICES = Path(__file__).resolve().parents[2] / ".ci" / "services"
 
 def restart_pipewire() -> float:
     """Kill the PipeWire stack and start it again as .ci/services does; when it is back."""
-    for name in ("pipewire-pulse", "wireplumber", "pipewire"):
+    names = ("pipewire-pulse", "wireplumber", "pipewire")
+    for name in names:
         subprocess.run(["pkill", "-x", name], check=False)
     time.sleep(1.0)
+    # Gone for sure, or .ci/services would take a dying server for a live one.
+    for attempt in range(80):   # (a zombie would match for ever: give up after 8 s)
+        if not any(subprocess.run(["pgrep", "-x", n], capture_output=True).returncode == 0 for n in names):
+            break
+        if attempt == 40:
+            for name in names:
+                subprocess.run(["pkill", "-9", "-x", name], check=False)
+        time.sleep(0.1)
     subprocess.run(["bash", "-c", f". {SERVICES}"], check=True, timeout=60, capture_output=True)
     return time.monotonic()
 

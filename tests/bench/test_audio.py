@@ -15,9 +15,9 @@ def test_bench_audio_measures_underflows_and_round_trip(pipewire, tmp_path):
     assert result.returncode == 0
     figures = json.loads(out.read_text())
     # Loose sanity only; the figures themselves live in docs/BENCHMARKS.md.
-    assert isinstance(figures["separate_xruns_256"], int)       # two streams, measured beside the duplex one
-    assert 0 < figures["separate_load_256_round_trip_ms"] < 500
-    assert "256 load (two streams)" in result.stdout
+    assert isinstance(figures["duplex_xruns_256"], int)         # one duplex stream, beside two streams
+    assert 0 < figures["duplex_load_256_round_trip_ms"] < 500
+    assert "256 load (duplex)" in result.stdout
     assert isinstance(figures["xruns_256"], int) and isinstance(figures["idle_xruns_256"], int)
     assert 0 < figures["load_256_round_trip_ms"] < 500
     assert figures["load_256_inferences_per_s"] > 5             # the load really ran
