@@ -177,6 +177,8 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
         run_for(engine, 1.0)
         speakers = engine.runners["speakers"].node
         base_ring, base_device = speakers.ring.underflows, speakers.device_underflows
+        mic = engine.runners["mic"].node
+        base_input = mic.overflows + mic.ring.overflows
         start_count = speakers.callbacks
         heard_from = len(heard)
         painted_before = engine.runners["style"].snapshot()["frames_out"] if style else 0
@@ -187,6 +189,9 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
             "style_p95_ms": engine.runners["style"].snapshot()["process_p95_ms"] if style else None,
             "ring_underflows": speakers.ring.underflows - base_ring,
             "device_underflows": speakers.device_underflows - base_device,
+            # A gap heard with no output underflow may be the recording's: the
+            # microphone's late callbacks (PortAudio's flag) or a full ring.
+            "input_overflows": mic.overflows + mic.ring.overflows - base_input,
             "callbacks": speakers.callbacks - start_count,
             "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0,
         }
@@ -257,6 +262,7 @@ def run_phase_process(block: int, loaded: bool, seconds: float, output: str) -> 
         started_ns = time.monotonic_ns()
         wait(seconds)
         figures = {"ring_underflows": int(audio.counters[UNDERFLOWS]) - base_underflows, "device_underflows": None,
+                   "input_overflows": None,
                    "callbacks": int(audio.counters[CALLBACKS]) - base_calls,
                    "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0}
         recorded = audio.recorded()[heard_from:]
@@ -321,7 +327,8 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                         if style:
                             figures["style_fps"] = result["style_fps"]
                             figures["style_p95_ms"] = result["style_p95_ms"]
-                        for key in ("dropouts", "ring_underflows", "device_underflows", "period_p50_ms",
+                        for key in ("dropouts", "ring_underflows", "device_underflows", "input_overflows",
+                                    "period_p50_ms",
                                     "period_p99_ms", "period_max_ms", "round_trip_ms"):
                             figures[f"{design_prefix}{name}_{block}_{key}"] = result[key]
                         if name == "load":
@@ -332,6 +339,7 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                 "recording, ring underflows, PortAudio underflows)", rows, [
         ("phase", "phase", "{}"), ("xruns", "xruns", "{}"), ("dropouts", "dropouts", "{}"),
         ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"),
+        ("in overflows", "input_overflows", "{}"),
         ("period p50", "period_p50_ms", "{:.2f}"), ("p99", "period_p99_ms", "{:.2f}"),
         ("max ms", "period_max_ms", "{:.1f}"), ("round trip ms", "round_trip_ms", "{:.1f}"),
         ("model/s", "inferences_per_s", "{:.0f}"), ("style fps", "style_fps", "{:.1f}")])
