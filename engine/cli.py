@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench = benches.add_parser("audio", help="underflows, jitter and round trip on PipeWire, idle and loaded")
     audio_bench.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
     audio_bench.add_argument("--blocks", type=int, nargs="+", default=[256, 128], help="block sizes")
+    audio_bench.add_argument("--buffer-blocks", type=int, default=4,
+                             help="device buffer in periods, for speakers and microphone (default 4, as the nodes)")
     audio_bench.add_argument("--design", choices=("inprocess", "process", "both"), default="inprocess",
                              help="where the audio streams run: in the engine's process (what it uses), "
                                   "in a spawned process fed through shared memory, or both to compare")
@@ -321,7 +323,7 @@ def _bench_osc(args: argparse.Namespace) -> int:
 
 def _bench_audio(args: argparse.Namespace) -> int:
     from engine.bench.audio import main as bench_audio
-    return bench_audio(args.seconds, args.blocks, args.json, args.design, args.streams)
+    return bench_audio(args.seconds, args.blocks, args.json, args.design, args.streams, args.buffer_blocks)
 
 
 def _data_prepare(args: argparse.Namespace) -> int:

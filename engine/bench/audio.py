@@ -155,9 +155,10 @@ def force_quantum(frames: int) -> bool:
 
 
 def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False,
-              duplex: bool = True) -> dict[str, Any]:
+              duplex: bool = True, buffer_blocks: int = 4) -> dict[str, Any]:
     video = STYLE if style else VIDEO if loaded else ""
-    audio = AUDIO.format(block=block).replace('device = "pipewire"', f'device = "pipewire"\nduplex = {str(duplex).lower()}')
+    audio = AUDIO.format(block=block).replace(
+        'device = "pipewire"', f'device = "pipewire"\nduplex = {str(duplex).lower()}\nbuffer_blocks = {buffer_blocks}')
     text = audio + video.format(output=output)
     loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
@@ -218,12 +219,13 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
     return figures
 
 
-def run_phase_process(block: int, loaded: bool, seconds: float, output: str) -> dict[str, Any]:
+def run_phase_process(block: int, loaded: bool, seconds: float, output: str,
+                      buffer_blocks: int = 4) -> dict[str, Any]:
     """The same tone and load, with the streams in a spawned audio process fed
     through a shared-memory ring by a thread of this (loaded) process."""
     from engine.audio.process import CALLBACKS, RECORDED, UNDERFLOWS, AudioProcess
 
-    audio = AudioProcess("pipewire", RATE, block, record_seconds=seconds + 10)
+    audio = AudioProcess("pipewire", RATE, block, buffer_blocks=buffer_blocks, record_seconds=seconds + 10)
     engine = None
     if loaded:
         engine = Engine(parse_patch(VIDEO.format(output=output), f"<bench audio process {block}>"),
@@ -294,13 +296,13 @@ def run_for(engine: Engine, seconds: float) -> None:
 
 
 def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "inprocess",
-         streams: str = "two") -> int:
+         streams: str = "two", buffer_blocks: int = 4) -> int:
     if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
                                                         timeout=10).returncode != 0:
         print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
         return 1
     rows, figures = [], {"seconds": seconds, "design": "in-process, GIL switch 1 ms, heap frozen",
-                         "streams": streams}
+                         "streams": streams, "buffer_blocks": buffer_blocks}
     # (where, duplex, key prefix, label): the engine's own way first.
     variants = []
     if design in ("inprocess", "both"):
@@ -319,8 +321,9 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                     for name, loaded, style in phases:
                         label = f"{block} {name}{suffix}"
                         print(f"  {label}: {seconds:g} s ...", flush=True)
-                        result = (run_phase_process(block, loaded, seconds, output) if which == "process"
-                                  else run_phase(block, loaded, seconds, output, style, duplex))
+                        result = (run_phase_process(block, loaded, seconds, output, buffer_blocks)
+                                  if which == "process"
+                                  else run_phase(block, loaded, seconds, output, style, duplex, buffer_blocks))
                         rows.append({"phase": label, "forced": forced, **result})
                         prefix = design_prefix + {"idle": "idle_", "load": "", "style": "style_"}[name]
                         figures[f"{prefix}xruns_{block}"] = result["xruns"]
@@ -335,7 +338,7 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                             figures[f"{design_prefix}load_{block}_inferences_per_s"] = result["inferences_per_s"]
         finally:
             force_quantum(0)
-    print_table(f"audio on PipeWire, {seconds:g} s per phase (xruns = the most of: dropouts heard in the "
+    print_table(f"audio on PipeWire, {seconds:g} s per phase, {buffer_blocks}-period buffers (xruns = the most of: dropouts heard in the "
                 "recording, ring underflows, PortAudio underflows)", rows, [
         ("phase", "phase", "{}"), ("xruns", "xruns", "{}"), ("dropouts", "dropouts", "{}"),
         ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"),

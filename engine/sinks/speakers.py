@@ -25,6 +25,9 @@ from engine.packet import AUDIO, Packet
 from engine.params import BOOL, FLOAT, ParamSpec
 
 
+REPORT_FAILURES_EVERY_US = 60_000_000
+
+
 @register
 class SpeakersSink(Node):
     type_name = "speakers"
@@ -61,6 +64,8 @@ class SpeakersSink(Node):
         self._side = Side(channels, self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
         self.device_stream: stream.DeviceStream | None = None
         self._next_join_us = 0
+        self._failed_opens = 0
+        self._next_failure_report_us = 0
         # Joined now, before sources start, so a microphone sharing this device
         # opens one duplex stream at once; a missing device is retried while running.
         self._try_join()
@@ -71,11 +76,22 @@ class SpeakersSink(Node):
                                              self.opts["block"], self._side, self.opts["duplex"])
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._next_join_us = now_us() + int(self.opts["retry_s"] * 1e6)
-            self.report(f"cannot open the output device ({error}); trying again in {self.opts['retry_s']:g} s")
+            self._cannot_open(error)
             device.reinitialize()
+
+    def _cannot_open(self, error: Exception) -> None:
+        """Said at the first failure, then once a minute with a count: a device
+        missing all night must not fill an installation's log."""
+        self._failed_opens += 1
+        if now_us() >= self._next_failure_report_us:
+            since = f" ({self._failed_opens} tries since the last report)" if self._failed_opens > 1 else ""
+            self.report(f"cannot open the output device ({error}); trying every {self.opts['retry_s']:g} s{since}")
+            self._failed_opens = 0
+            self._next_failure_report_us = now_us() + REPORT_FAILURES_EVERY_US
 
     def _opened(self, name: str, duplex: bool) -> None:
         # Maybe on the microphone's thread (it opened the duplex stream): only flags here.
+        self._failed_opens, self._next_failure_report_us = 0, 0
         self._playing = False
         self._fade_in = True
         rate, block = self.opts["sample_rate"], self.opts["block"]
@@ -126,7 +142,7 @@ class SpeakersSink(Node):
             self.report("the output device stopped; reopening")
             device.reinitialize()
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
-            self.report(f"cannot open the output device ({error}); trying again in {self.opts['retry_s']:g} s")
+            self._cannot_open(error)
             device.reinitialize()
         if prefilled and not self._playing and self.device_stream.stream is not None:
             self._playing = True
