@@ -77,11 +77,12 @@ class SpeakersSink(Node):
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._next_join_us = now_us() + int(self.opts["retry_s"] * 1e6)
             self._cannot_open(error)
-            device.reinitialize()
 
     def _cannot_open(self, error: Exception) -> None:
         """Said at the first failure, then once a minute with a count: a device
-        missing all night must not fill an installation's log."""
+        missing all night must not fill an installation's log. PortAudio looks
+        at the devices again for the next try."""
+        device.reinitialize()
         self._failed_opens += 1
         if now_us() >= self._next_failure_report_us:
             since = f" ({self._failed_opens} tries since the last report)" if self._failed_opens > 1 else ""
@@ -143,7 +144,6 @@ class SpeakersSink(Node):
             device.reinitialize()
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._cannot_open(error)
-            device.reinitialize()
         if prefilled and not self._playing and self.device_stream.stream is not None:
             self._playing = True
 
