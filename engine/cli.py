@@ -86,12 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench.add_argument("--blocks", type=int, nargs="+", default=[256, 128], help="block sizes")
     audio_bench.add_argument("--buffer-blocks", type=int, default=4,
                              help="device buffer in periods, for speakers and microphone (default 4, as the nodes)")
-    audio_bench.add_argument("--design", choices=("inprocess", "process", "both"), default="inprocess",
-                             help="where the audio streams run: in the engine's process (what it uses), "
-                                  "in a spawned process fed through shared memory, or both to compare")
+    audio_bench.add_argument("--design", choices=("inprocess", "process", "both"), default="process",
+                             help="where the audio streams run: in the audio process, fed through shared "
+                                  "memory (what the engine uses), in the engine's process, or both to compare")
     audio_bench.add_argument("--streams", choices=("two", "duplex", "both"), default="two",
-                             help="in the engine's process: microphone and speakers on two streams (what the "
-                                  "engine opens on PipeWire), on one duplex stream, or both to compare")
+                             help="microphone and speakers on two streams (what the engine opens on "
+                                  "PipeWire), on one duplex stream, or both to compare")
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
 

@@ -83,5 +83,7 @@ def run_in_fresh_process(function, *args):
     backend sometimes leaves a window unpainted (black) when another window was
     destroyed before it in the same process."""
     import multiprocessing
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
+    from concurrent.futures import ProcessPoolExecutor
+    # Not a multiprocessing Pool: its workers are daemonic, and cannot start the audio process.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()

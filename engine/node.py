@@ -63,6 +63,7 @@ class EngineContext:
     request_stop: Callable[[str], None] = lambda reason: None
     snapshot: Callable[[], dict[str, dict[str, Any]]] = lambda: {}
     audio_running: bool = False  # model thread pools leave a core to the audio when True
+    audio_process: bool = True   # the sound devices in their own process ([audio] process)
     # Write another node's parameter ("node/param", value): how a control stream
     # inside the patch drives a parameter (control_map). Raises KeyError if unknown.
     set_param: Callable[[str, Any], Any] = lambda key, value: None

@@ -27,7 +27,7 @@ from engine.packet import types_compatible
 from engine.params import CHOICE, ParamError, ParamSpec, describe
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc")
+TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc", "audio")
 OSC_KEYS = {  # key: (expected kind, what it is)
     "listen": ((str, int), "[HOST:]PORT the OSC server binds (127.0.0.1:9000 by default)"),
     "send_to": (list, "HOST:PORT targets for control streams and the heartbeat"),
@@ -38,6 +38,10 @@ OSC_KEYS = {  # key: (expected kind, what it is)
     "query": (bool, "serve OSCQuery (HTTP, same port number as OSC) for discovery"),
     "process": (bool, "the OSC server in a process of its own (default; a flood costs the engine less); "
                       "false: in a thread"),
+}
+AUDIO_KEYS = {
+    "process": (bool, "the sound devices in a process of their own (default: the engine's Python work cannot "
+                      "delay an audio callback); false: in the engine's process. Taken when the audio nodes open"),
 }
 PATCH_KEYS = ("name", "description")
 NODE_RESERVED_KEYS = ("type", "inputs", "params")
@@ -78,6 +82,7 @@ class Patch:
     nodes: dict[str, NodeDecl]                # in an order where sources come first
     scenes: dict[str, dict[str, Any]] = field(default_factory=dict)
     osc: dict[str, Any] = field(default_factory=dict)
+    audio: dict[str, Any] = field(default_factory=dict)
 
     def exposed_params(self) -> dict[str, ParamSpec]:
         return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
@@ -160,26 +165,28 @@ class _Validator:
         broken = set(nodes_data) - set(nodes)  # already reported; no follow-on errors
         scenes = self.scenes(data.get("scenes", {}), ordered, broken)
         self.targets(ordered, broken)
-        osc = self.osc(data.get("osc", {}))
+        osc = self.settings("osc", data.get("osc", {}), OSC_KEYS)
+        audio = self.settings("audio", data.get("audio", {}), AUDIO_KEYS)
         if self.problems:
             raise PatchError(self.problems)
-        return Patch(self.path, name, description, ordered, scenes, osc)
+        return Patch(self.path, name, description, ordered, scenes, osc, audio)
 
-    def osc(self, data: Any) -> dict[str, Any]:
+    def settings(self, table: str, data: Any, known: dict[str, tuple]) -> dict[str, Any]:
+        """An engine-wide table ([osc], [audio]): its keys and their kinds."""
         if not isinstance(data, dict):
-            self.problem("osc", f"expected a table, got {describe(data)}")
+            self.problem(table, f"expected a table, got {describe(data)}")
             return {}
         for key, value in data.items():
-            if key not in OSC_KEYS:
-                self.problem(f"osc.{key}", f"unknown key{_suggest(key, OSC_KEYS)}; [osc] has: {', '.join(OSC_KEYS)}")
+            if key not in known:
+                self.problem(f"{table}.{key}", f"unknown key{_suggest(key, known)}; [{table}] has: {', '.join(known)}")
                 continue
-            kinds, _ = OSC_KEYS[key]
+            kinds, _ = known[key]
             kinds = kinds if isinstance(kinds, tuple) else (kinds,)
             if not any(_is_kind(value, kind) for kind in kinds):
                 expected = " or ".join(_KIND_NAMES[kind] for kind in kinds)
-                self.problem(f"osc.{key}", f"expected {expected}, got {describe(value)}")
+                self.problem(f"{table}.{key}", f"expected {expected}, got {describe(value)}")
             elif isinstance(value, list) and not all(isinstance(item, str) for item in value):
-                self.problem(f"osc.{key}", "expected a list of strings")
+                self.problem(f"{table}.{key}", "expected a list of strings")
         return data
 
     def patch_header(self, header: Any) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import bundled_patches
-from engine.patch import PatchError, load_patch
+from engine.patch import PatchError, load_patch, parse_patch
 
 GOOD = """
 [nodes.ticks]
@@ -202,7 +202,7 @@ def test_missing_file(tmp_path):
 
 def test_unknown_top_level_key_and_node_without_type(tmp_path):
     assert problems(tmp_path, '[node.a]\ntype = "test_ticks"\n[nodes.b]\nfps = 3\n') == [
-        'show.toml: key "node": unknown top-level key; did you mean "nodes"?; a patch has: patch, nodes, scenes, osc',
+        'show.toml: key "node": unknown top-level key; did you mean "nodes"?; a patch has: patch, nodes, scenes, osc, audio',
         'show.toml: node "b", key "type": missing; every node needs a type, one of: ' + ", ".join(
             sorted(__import__("engine.node", fromlist=["node_types"]).node_types())),
     ]
@@ -241,3 +241,10 @@ def test_osc_settings_are_checked(tmp_path):
         'show.toml: key "osc.send_to": expected a list, got the string \'127.0.0.1:9001\'',
         'show.toml: key "osc.bundel": unknown key; did you mean "bundle"?; [osc] has: listen, send_to, '
         'allow, streams, bundle, heartbeat_s, query, process']
+
+
+def test_audio_settings_are_checked(tmp_path):
+    assert problems(tmp_path, GOOD + '\n[audio]\nprocess = "yes"\nprocesss = true\n') == [
+        'show.toml: key "audio.process": expected true or false, got the string \'yes\'',
+        'show.toml: key "audio.processs": unknown key; did you mean "process"?; [audio] has: process']
+    assert parse_patch(GOOD + '\n[audio]\nprocess = false\n').audio == {"process": False}

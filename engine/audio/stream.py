@@ -42,12 +42,13 @@ class DeviceLost(RuntimeError):
 @dataclass
 class Side:
     """One node's use of a stream: its direction's channels and buffer, its
-    callback(buffer, frames, time, status), and `opened(name, duplex)`, told on
-    the opening thread before a new stream starts."""
+    callback(buffer, frames, time, status), and `opened(name, duplex,
+    latency_s)`, told on the opening thread before a new stream starts
+    (latency_s: PortAudio's figure for this side's direction)."""
     channels: int
     latency_s: float
     callback: Callable[[Any, int, Any, Any], None]
-    opened: Callable[[str, bool], None]
+    opened: Callable[[str, bool, float], None]
 
 
 def resolve(device_option: int | str, direction: str) -> int:
@@ -118,8 +119,7 @@ class DeviceStream:
                 self.next_try_us = now_us() + int(retry_s * 1e6)
                 raise DeviceLost(f"the device stopped delivering audio (silent {silent_s:.1f} s)" + (
                     "" if closed else "; PortAudio would not close the stream (its thread may be stuck "
-                                      "in the driver, using a core): left behind, restart tensorstage when "
-                                      "the show allows"))
+                                      "in the driver, using a core): left behind"))
             if self.stream is None and any(self.sides.values()) and (now or now_us() >= self.next_try_us):
                 try:
                     self._open()
@@ -149,9 +149,9 @@ class DeviceStream:
             self.latency_s = tuple(reported) if all(layout) else \
                 ((reported, 0.0) if layout[0] else (0.0, reported))   # type: ignore[assignment]
             name = sd.query_devices(index)["name"]
-            for side in self.sides.values():
+            for direction, side in self.sides.items():
                 if side is not None:
-                    side.opened(name, all(layout))
+                    side.opened(name, all(layout), self.latency_s[0 if direction == INPUT else 1])
             self.last_callback_us = now_us()
             stream.start()
         except Exception:

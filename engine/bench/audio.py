@@ -3,13 +3,15 @@
 On a clocked PipeWire device with its quantum forced to the block size, a tone
 plays through the speakers sink (safety included) while the microphone source
 records the sink's monitor, on two streams (what the engine opens on PipeWire)
-or, with `--streams duplex|both`, one duplex stream. Each phase reports: underflows the speakers' ring
-saw, underflows PortAudio flagged, dropouts found in the recording itself (the
+or, with `--streams duplex|both`, one duplex stream; the streams run in the
+audio process (the engine's design) or, with `--design inprocess|both`, in the
+engine's process. Each phase reports: underflows the speakers' ring saw,
+underflows PortAudio flagged, dropouts found in the recording itself (the
 truth: PortAudio's flags undercount), callback period jitter, and the round
-trip from raising the tone's level to hearing it. Under load, the same process
-also runs a video patch, a 4.3 GFLOP int8 LiteRT model on one thread at full
-rate, and a thread of pure Python work: the in-process design, with the GIL
-switch interval at 1 ms and the heap frozen after start (engine/realtime.py).
+trip from raising the tone's level to hearing it. Under load, the engine's
+process also runs a video patch, a 4.3 GFLOP int8 LiteRT model on one thread at
+full rate, and a thread of pure Python work, with the GIL switch interval at
+1 ms and the heap frozen after start (engine/realtime.py).
 At 256 frames a third phase plays the live style patch beside the audio: the
 test pattern painted by the shipped style model (one thread, as the style node
 chooses when audio runs) into a recorded window, and reports its frame rate.
@@ -155,11 +157,11 @@ def force_quantum(frames: int) -> bool:
 
 
 def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False,
-              duplex: bool = True, buffer_blocks: int = 4) -> dict[str, Any]:
+              duplex: bool = True, buffer_blocks: int = 4, process: bool = True) -> dict[str, Any]:
     video = STYLE if style else VIDEO if loaded else ""
     audio = AUDIO.format(block=block).replace(
         'device = "pipewire"', f'device = "pipewire"\nduplex = {str(duplex).lower()}\nbuffer_blocks = {buffer_blocks}')
-    text = audio + video.format(output=output)
+    text = f"[audio]\nprocess = {str(process).lower()}\n" + audio + video.format(output=output)
     loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
                     EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
@@ -196,7 +198,7 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
             "callbacks": speakers.callbacks - start_count,
             "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0,
         }
-        times = speakers.callback_times_us[:min(speakers.callbacks, len(speakers.callback_times_us))]
+        times = speakers.memory.callback_times_us()
     finally:
         if load:
             load.stop()
@@ -219,111 +221,37 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
     return figures
 
 
-def run_phase_process(block: int, loaded: bool, seconds: float, output: str,
-                      buffer_blocks: int = 4) -> dict[str, Any]:
-    """The same tone and load, with the streams in a spawned audio process fed
-    through a shared-memory ring by a thread of this (loaded) process."""
-    from engine.audio.process import CALLBACKS, RECORDED, UNDERFLOWS, AudioProcess
-
-    audio = AudioProcess("pipewire", RATE, block, buffer_blocks=buffer_blocks, record_seconds=seconds + 10)
-    engine = None
-    if loaded:
-        engine = Engine(parse_patch(VIDEO.format(output=output), f"<bench audio process {block}>"),
-                        EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)),
-                        EventLog())
-    load = Load() if loaded else None
-    feeding = threading.Event()
-    feeding.set()
-    level = [10 ** (-90 / 20)]
-
-    def feed() -> None:
-        phase, step = 0.0, 2 * np.pi * 1000 / RATE
-        while feeding.is_set():
-            while audio.fill < 4 * block:
-                t = phase + step * np.arange(block)
-                tone = (level[0] * np.sin(t)).astype(np.float32)
-                audio.write(np.repeat(tone[:, None], 2, axis=1))
-                phase = float((t[-1] + step) % (2 * np.pi))
-            time.sleep(block / RATE / 2)
-
-    feeder = threading.Thread(target=feed, name="audio-feed", daemon=True)
-    audio.start()
-    feeder.start()
-    if engine:
-        engine.start()
-    tune_for_real_time()
-    if load:
-        load.start()
-    try:
-        wait = (lambda s: run_for(engine, s)) if engine else time.sleep
-        wait(1.5)
-        level[0] = 10 ** (-12 / 20)
-        wait(1.0)
-        base_underflows, base_calls = int(audio.counters[UNDERFLOWS]), int(audio.counters[CALLBACKS])
-        heard_from = int(audio.counters[RECORDED])
-        started_ns = time.monotonic_ns()
-        wait(seconds)
-        figures = {"ring_underflows": int(audio.counters[UNDERFLOWS]) - base_underflows, "device_underflows": None,
-                   "input_overflows": None,
-                   "callbacks": int(audio.counters[CALLBACKS]) - base_calls,
-                   "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0}
-        recorded = audio.recorded()[heard_from:]
-        times = audio.callback_times_ns()
-    finally:
-        feeding.clear()
-        if load:
-            load.stop()
-        if engine:
-            engine.stop()
-        feeder.join(2)
-        audio.stop()
-    periods_ms = np.diff(times[times >= started_ns]) / 1e6
-    figures.update({
-        "dropouts": dropouts(recorded), "recorded_s": len(recorded) / RATE,
-        "period_p50_ms": float(np.percentile(periods_ms, 50)) if len(periods_ms) else None,
-        "period_p99_ms": float(np.percentile(periods_ms, 99)) if len(periods_ms) else None,
-        "period_max_ms": float(periods_ms.max()) if len(periods_ms) else None,
-        "round_trip_ms": None,
-    })
-    figures["xruns"] = max(figures["dropouts"], figures["ring_underflows"])
-    return figures
-
-
 def run_for(engine: Engine, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         engine.step(0.01)
 
 
-def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "inprocess",
+def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "process",
          streams: str = "two", buffer_blocks: int = 4) -> int:
     if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
                                                         timeout=10).returncode != 0:
         print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
         return 1
-    rows, figures = [], {"seconds": seconds, "design": "in-process, GIL switch 1 ms, heap frozen",
-                         "streams": streams, "buffer_blocks": buffer_blocks}
-    # (where, duplex, key prefix, label): the engine's own way first.
-    variants = []
-    if design in ("inprocess", "both"):
-        variants += [("inprocess", duplex, "duplex_" if duplex else "", " (duplex)" if duplex else "")
-                     for duplex in {"two": [False], "duplex": [True], "both": [False, True]}[streams]]
-    if design in ("process", "both"):
-        variants.append(("process", False, "process_", " (own process)"))
+    rows, figures = [], {"seconds": seconds, "design": design, "streams": streams, "buffer_blocks": buffer_blocks}
+    # (in the audio process?, duplex, key prefix, label): the engine's own way first,
+    # unprefixed; the in-process design runs with the GIL switch at 1 ms and the heap frozen.
+    variants = [(process, duplex, ("" if process else "inprocess_") + ("duplex_" if duplex else ""),
+                 ("" if process else " (in-process)") + (" (duplex)" if duplex else ""))
+                for process in {"process": [True], "inprocess": [False], "both": [True, False]}[design]
+                for duplex in {"two": [False], "duplex": [True], "both": [False, True]}[streams]]
     with tempfile.TemporaryDirectory() as output:
         try:
             for block in blocks:
                 forced = force_quantum(block)
-                for which, duplex, design_prefix, suffix in variants:
+                for process, duplex, design_prefix, suffix in variants:
                     phases = [("idle", False, False), ("load", True, False)]
-                    if which == "inprocess" and not design_prefix and block == 256 and STYLE_MODEL.exists():
+                    if not design_prefix and block == 256 and STYLE_MODEL.exists():
                         phases.append(("style", True, True))
                     for name, loaded, style in phases:
                         label = f"{block} {name}{suffix}"
                         print(f"  {label}: {seconds:g} s ...", flush=True)
-                        result = (run_phase_process(block, loaded, seconds, output, buffer_blocks)
-                                  if which == "process"
-                                  else run_phase(block, loaded, seconds, output, style, duplex, buffer_blocks))
+                        result = run_phase(block, loaded, seconds, output, style, duplex, buffer_blocks, process)
                         rows.append({"phase": label, "forced": forced, **result})
                         prefix = design_prefix + {"idle": "idle_", "load": "", "style": "style_"}[name]
                         figures[f"{prefix}xruns_{block}"] = result["xruns"]

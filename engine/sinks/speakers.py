@@ -1,8 +1,10 @@
 """The speakers: a PortAudio output stream fed from a ring, behind speaker safety.
 
-The callback only copies from the ring into PortAudio's buffer (silence when
-the ring is empty), and counts; it never allocates, logs or waits. Blocks reach
-the ring from this node's worker, after the safety chain (engine/audio/safety.py).
+The callback (engine/audio/feed.py, in the audio process unless the patch says
+`[audio] process = false`) only copies from the ring into PortAudio's buffer
+(silence when the ring is empty), and counts; it never allocates, logs or
+waits. Blocks reach the ring from this node's worker, after the safety chain
+(engine/audio/safety.py).
 Playing starts once the ring holds `prefill_blocks`, so it does not begin with
 underflows; after an underflow the sound fades back in. With a microphone on the
 same device it can share one duplex stream (`duplex`, engine/audio/stream.py). A
@@ -14,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.audio import device, stream
 from engine.audio.device import AUDIO_OPTIONS_HELP
-from engine.audio.ring import AudioRing
+from engine.audio.feed import CALLBACKS, DEVICE_XRUNS, PLAYING, SideMemory
+from engine.audio.host import StreamHandle, audio_host
 from engine.audio.safety import SpeakerSafety
-from engine.audio.stream import DUPLEX_HELP, OUTPUT, DeviceLost, Side
+from engine.audio.stream import DUPLEX_HELP, OUTPUT, DeviceLost
 from engine.clock import now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
@@ -52,17 +54,15 @@ class SpeakersSink(Node):
 
     def open(self) -> None:
         rate, block, channels = self.opts["sample_rate"], self.opts["block"], self.opts["channels"]
-        self.ring = AudioRing(block * (self.opts["buffer_blocks"] + 8), channels)
+        self.host = audio_host(not self.context.audio_process)
+        self.memory = SideMemory(block * (self.opts["buffer_blocks"] + 8), channels, shared=not self.host.in_process)
+        self.ring = self.memory.ring
         self.safety = SpeakerSafety(rate, channels, self.opts["ceiling_db"],
                                     on_feedback=lambda hz: self.report(f"feedback at {hz:.0f} Hz: ducked by 24 dB"))
-        self.device_underflows = 0
-        self.callbacks = 0
-        self.callback_times_us = np.zeros(4096, dtype=np.int64)   # for jitter figures
+        self.dropped_blocks = 0      # the source ran ahead of the device
         self._underflows_seen = 0
-        self._playing = False        # the callback plays silence until the ring is prefilled
         self._fade_in = False
-        self._side = Side(channels, self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
-        self.device_stream: stream.DeviceStream | None = None
+        self.device_stream: StreamHandle | None = None
         self._next_join_us = 0
         self._failed_opens = 0
         self._next_failure_report_us = 0
@@ -72,8 +72,10 @@ class SpeakersSink(Node):
 
     def _try_join(self) -> None:
         try:
-            self.device_stream = stream.join(OUTPUT, self.opts["device"], self.opts["sample_rate"],
-                                             self.opts["block"], self._side, self.opts["duplex"])
+            rate, block = self.opts["sample_rate"], self.opts["block"]
+            self.device_stream = self.host.join(OUTPUT, self.opts["device"], rate, block, self.opts["channels"],
+                                                self.opts["buffer_blocks"] * block / rate, self.opts["duplex"],
+                                                self.memory, self._opened)
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._next_join_us = now_us() + int(self.opts["retry_s"] * 1e6)
             self._cannot_open(error)
@@ -82,7 +84,7 @@ class SpeakersSink(Node):
         """Said at the first failure, then once a minute with a count: a device
         missing all night must not fill an installation's log. PortAudio looks
         at the devices again for the next try."""
-        device.reinitialize()
+        self.host.reinitialize()
         self._failed_opens += 1
         if now_us() >= self._next_failure_report_us:
             since = f" ({self._failed_opens} tries since the last report)" if self._failed_opens > 1 else ""
@@ -93,23 +95,25 @@ class SpeakersSink(Node):
     def _opened(self, name: str, duplex: bool) -> None:
         # Maybe on the microphone's thread (it opened the duplex stream): only flags here.
         self._failed_opens, self._next_failure_report_us = 0, 0
-        self._playing = False
         self._fade_in = True
         rate, block = self.opts["sample_rate"], self.opts["block"]
         self.report(f"playing on {name!r}: {rate} Hz, {block}-frame periods, buffer "
                     f"{self.opts['buffer_blocks'] * block / rate * 1000:.1f} ms"
                     + (", one duplex stream with the microphone" if duplex else ""))
 
-    # The real-time side ---------------------------------------------------------
-    def _callback(self, outdata: np.ndarray, frames: int, time, status) -> None:
-        self.callback_times_us[self.callbacks % 4096] = now_us()
-        self.callbacks += 1
-        if status.output_underflow:
-            self.device_underflows += 1
-        if self._playing:
-            self.ring.read_into(outdata)
-        else:
-            outdata.fill(0)
+    # Figures the callback keeps ------------------------------------------------
+    @property
+    def callbacks(self) -> int:
+        return self.memory.count(CALLBACKS)
+
+    @property
+    def device_underflows(self) -> int:
+        """Periods PortAudio flagged as underflowing."""
+        return self.memory.count(DEVICE_XRUNS)
+
+    @property
+    def playing(self) -> bool:
+        return bool(self.memory.count(PLAYING))
 
     # The worker side ------------------------------------------------------------
     def process(self, inputs: dict[str, Packet]) -> None:
@@ -117,13 +121,14 @@ class SpeakersSink(Node):
         channels = self.opts["channels"]
         if block.shape[1] != channels:
             block = np.repeat(block[:, :1], channels, axis=1) if block.shape[1] == 1 else block[:, :channels]
-        if (self.ring.underflows != self._underflows_seen and self._playing) or self._fade_in:
+        if (self.ring.underflows != self._underflows_seen and self.playing) or self._fade_in:
             self._underflows_seen, self._fade_in = self.ring.underflows, False
             self.safety.restart_fade()
         safe = self.safety.process(block, self.param["gain"], self.param["mute"])
-        self.ring.write(safe)
-        if self.ring.fill > self.ring.capacity // 2:   # the source runs faster than the device
-            self.ring.read(self.opts["block"])
+        if self.ring.fill > self.ring.capacity // 2:   # the source runs faster than the device: skip a block
+            self.dropped_blocks += 1
+        else:
+            self.ring.write(safe)
         self._keep_stream()
 
     def idle(self) -> None:
@@ -135,25 +140,26 @@ class SpeakersSink(Node):
                 self._try_join()
             return
         prefilled = self.ring.fill >= self.opts["prefill_blocks"] * self.opts["block"]
-        if self.device_stream.stream is None and not prefilled:
+        if not self.device_stream.is_open and not prefilled:
             return
         try:
             self.device_stream.keep(self.opts["retry_s"])
-        except DeviceLost:
-            self.report("the output device stopped; reopening")
-            device.reinitialize()
+        except DeviceLost as lost:
+            self.report(f"the output device stopped ({lost}); reopening")
+            self.host.reinitialize()
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._cannot_open(error)
-        if prefilled and not self._playing and self.device_stream.stream is not None:
-            self._playing = True
+        if prefilled and not self.playing and self.device_stream.is_open:
+            self.memory.counters[PLAYING] = 1
 
     def latency_ms(self) -> float:
         """Device latency plus what waits in the ring."""
-        device_s = self.device_stream.latency_s[1] if self.device_stream is not None \
-            and self.device_stream.stream is not None else 0.0
+        device_s = self.device_stream.latency_s if self.device_stream is not None \
+            and self.device_stream.is_open else 0.0
         return 1000 * (device_s + self.ring.fill / self.opts["sample_rate"])
 
     def close(self) -> None:
         if self.device_stream is not None:
-            stream.leave(self.device_stream, self._side)
+            self.host.leave(self.device_stream)
             self.device_stream = None
+        self.memory.close(unlink=True)

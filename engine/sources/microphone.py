@@ -1,8 +1,10 @@
 """A microphone (or any PortAudio input): blocks stamped with their capture time.
 
-The callback copies into a ring and notes when the block was captured, on the
-stream's clock; that clock is restated on the engine clock (DeviceClockMap), so
-an audio block's timestamp is comparable with a camera frame's. With speakers
+The callback (engine/audio/feed.py, in the audio process unless the patch says
+`[audio] process = false`) copies into a ring and notes when the block was
+captured, on the stream's clock; that clock is restated on the engine clock
+(DeviceClockMap), so an audio block's timestamp is comparable with a camera
+frame's. With speakers
 on the same device it can share one duplex stream (`duplex`,
 engine/audio/stream.py). A device that fails or vanishes is closed and reopened
 by the engine with backoff.
@@ -10,15 +12,11 @@ by the engine with backoff.
 
 from __future__ import annotations
 
-from collections import deque
-
-import numpy as np
-
-from engine.audio import device, stream
 from engine.audio.device import AUDIO_OPTIONS_HELP
-from engine.audio.ring import AudioRing
-from engine.audio.stream import DUPLEX_HELP, INPUT, DeviceLost, Side
-from engine.clock import DeviceClockMap, now_us
+from engine.audio.feed import DEVICE_XRUNS, SideMemory
+from engine.audio.host import StreamHandle, audio_host
+from engine.audio.stream import DUPLEX_HELP, INPUT, DeviceLost
+from engine.clock import now_us
 from engine.node import Node, Option, Port, register
 from engine.packet import AUDIO, Packet
 
@@ -42,17 +40,17 @@ class MicrophoneSource(Node):
     }
 
     def open(self) -> None:
-        self.ring = AudioRing(self.opts["block"] * 64, self.opts["channels"])
-        self.clock_map = DeviceClockMap()
-        self._stamps: deque[int] = deque(maxlen=64)   # capture time of each block, engine clock
-        self.overflows = 0
-        self.device_stream: stream.DeviceStream | None = None
+        self.host = audio_host(not self.context.audio_process)
+        self.memory = SideMemory(self.opts["block"] * 64, self.opts["channels"], shared=not self.host.in_process)
+        self.ring = self.memory.ring
+        self.device_stream: StreamHandle | None = None
         self._next_look_us = 0
         try:
             self._join()
         except Exception as error:  # noqa: BLE001 - PortAudio fails in many ways
             if not self.opts["optional"]:
-                device.reinitialize()  # so the next try sees a sound server that came back
+                self.host.reinitialize()  # so the next try sees a sound server that came back
+                self.memory.close(unlink=True)
                 raise
             reason = "PortAudio finds none" if "querying device -1" in str(error) else str(error)
             self.report(f"no audio input device ({reason}); going on without sound, looking for one "
@@ -60,28 +58,25 @@ class MicrophoneSource(Node):
 
     def _join(self) -> None:
         rate, block = self.opts["sample_rate"], self.opts["block"]
-        side = Side(self.opts["channels"], self.opts["buffer_blocks"] * block / rate, self._callback, self._opened)
-        joined = stream.join(INPUT, self.opts["device"], rate, block, side, self.opts["duplex"])
+        joined = self.host.join(INPUT, self.opts["device"], rate, block, self.opts["channels"],
+                                self.opts["buffer_blocks"] * block / rate, self.opts["duplex"], self.memory,
+                                self._opened)
         try:
             joined.keep(0.5, now=True)   # the engine paces a microphone's retries
         except Exception:
-            stream.leave(joined, side)
+            self.host.leave(joined)
             raise
-        self.device_stream, self._side = joined, side
+        self.device_stream = joined
+
+    @property
+    def overflows(self) -> int:
+        """Periods PortAudio flagged as overflowing (input lost before it reached us)."""
+        return self.memory.count(DEVICE_XRUNS)
 
     def _opened(self, name: str, duplex: bool) -> None:
-        self.clock_map = DeviceClockMap()   # a new stream may count time from elsewhere
-        self._stamps.clear()
         rate, block = self.opts["sample_rate"], self.opts["block"]
         self.report(f"recording from {name!r}: {rate} Hz, {block}-frame blocks, {self.opts['channels']} "
                     f"channel(s)" + (", one duplex stream with the speakers" if duplex else ""))
-
-    def _callback(self, indata: np.ndarray, frames: int, time, status) -> None:
-        if status.input_overflow:
-            self.overflows += 1
-        self.clock_map.observe(time.currentTime, now_us())
-        self._stamps.append(self.clock_map.to_engine_us(time.inputBufferAdcTime))
-        self.ring.write(indata)
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
         if self.device_stream is None:  # optional and absent: look again now and then, quietly
@@ -97,12 +92,15 @@ class MicrophoneSource(Node):
         while self.ring.fill < block:
             if self.wait(block / self.opts["sample_rate"] / 4):
                 return None
+            if self.device_stream.silent_s() > 1.0:
+                self.device_stream.keep(0.5)   # DeviceLost if it stopped; reopened when due if it was closed
             if self.device_stream.silent_s() > 2.0:
                 raise DeviceLost("the input device stopped delivering audio")
-        ts = self._stamps.popleft() if self._stamps else now_us()
-        return {"audio": Packet(self.ring.read(block), ts)}
+        captured = self.memory.capture_us(self.ring.read_frames, self.opts["sample_rate"])
+        return {"audio": Packet(self.ring.read(block), now_us() if captured is None else captured)}
 
     def close(self) -> None:
         if self.device_stream is not None:
-            stream.leave(self.device_stream, self._side)
+            self.host.leave(self.device_stream)
             self.device_stream = None
+        self.memory.close(unlink=True)

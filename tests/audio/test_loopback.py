@@ -1,6 +1,7 @@
 """A real round trip on PipeWire's null sink: the tone source plays through the
 speakers sink while the microphone source records the sink's monitor, over one
-duplex stream (`duplex = true`) and over two streams (the default here)."""
+duplex stream (`duplex = true`) and over two streams (the default here), with
+the streams in the audio process (the default) and in the engine's process."""
 
 import time
 
@@ -39,13 +40,29 @@ inputs.value = "mic.audio"
 """
 
 
-def patch_text(duplex: bool) -> str:
+# (duplex, in the audio process): the ways a patch can run its streams.
+DESIGNS = [(True, True), (False, True), (False, False)]
+DESIGN_IDS = ["one_duplex_stream", "two_streams", "two_streams_in_process"]
+
+
+def patch_text(duplex: bool, process: bool = True) -> str:
     """One duplex stream when asked; else two (what `auto` does on PipeWire)."""
-    return PATCH.replace('device = "pipewire"', 'device = "pipewire"\nduplex = true') if duplex else PATCH
+    text = PATCH.replace('device = "pipewire"', 'device = "pipewire"\nduplex = true') if duplex else PATCH
+    return text if process else "[audio]\nprocess = false\n" + text
 
 
-def round_trip(duplex: bool) -> dict:
-    eng = Engine(parse_patch(patch_text(duplex)), events=EventLog())
+def run_engine(eng: Engine, seconds: float, until=None) -> bool:
+    """Step the engine for `seconds`, or until `until()` holds (then True)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        eng.step(0.01)
+        if until is not None and until():
+            return True
+    return until is None
+
+
+def round_trip(duplex: bool, process: bool) -> dict:
+    eng = Engine(parse_patch(patch_text(duplex, process)), events=EventLog())
     eng.start()
     try:
         end = time.monotonic() + 1.5
@@ -66,9 +83,9 @@ def round_trip(duplex: bool) -> dict:
     return {"blocks": blocks, "on_us": on_us, "figures": figures, "messages": eng.events.messages()}
 
 
-@pytest.mark.parametrize("duplex", [True, False], ids=["one_duplex_stream", "two_streams"])
-def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire, duplex):
-    result = in_child_process(round_trip, duplex)
+@pytest.mark.parametrize("duplex,process", DESIGNS, ids=DESIGN_IDS)
+def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire, duplex, process):
+    result = in_child_process(round_trip, duplex, process)
     shared = [m for m in result["messages"] if "one duplex stream" in m]
     assert len(shared) == (2 if duplex else 0), result["messages"]   # the microphone and the speakers say so
     blocks, on_us = result["blocks"], result["on_us"]

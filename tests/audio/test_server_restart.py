@@ -11,7 +11,7 @@ import pytest
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.patch import parse_patch
-from tests.audio.test_loopback import patch_text
+from tests.audio.test_loopback import DESIGN_IDS, DESIGNS, patch_text, run_engine
 from tests.conftest import in_child_process
 from tests.nodes_for_tests import RECEIVED
 
@@ -36,19 +36,14 @@ def restart_pipewire() -> float:
     return time.monotonic()
 
 
-def lose_the_server(duplex: bool) -> dict:
-    eng = Engine(parse_patch(patch_text(duplex)), events=EventLog())
+def lose_the_server(duplex: bool, process: bool) -> dict:
+    eng = Engine(parse_patch(patch_text(duplex, process)), events=EventLog())
     eng.start()
     eng.store.set("tone/level_db", -12.0, fade_s=0)
     heard = RECEIVED.setdefault("heard", [])
 
     def run(seconds: float, until=None) -> bool:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            eng.step(0.01)
-            if until is not None and until():
-                return True
-        return until is None
+        return run_engine(eng, seconds, until)
 
     def loud_since(index: int) -> bool:
         return any(np.abs(p.value).max() > 0.05 for p, _ in heard[index:])
@@ -68,9 +63,9 @@ def lose_the_server(duplex: bool) -> dict:
             "messages": eng.events.messages(), "blocks_while_down": resumed_at - killed_at}
 
 
-@pytest.mark.parametrize("duplex", [True, False], ids=["one_duplex_stream", "two_streams"])
-def test_audio_recovers_after_the_sound_server_restarts(pipewire, duplex):
-    result = in_child_process(lose_the_server, duplex)
+@pytest.mark.parametrize("duplex,process", DESIGNS, ids=DESIGN_IDS)
+def test_audio_recovers_after_the_sound_server_restarts(pipewire, duplex, process):
+    result = in_child_process(lose_the_server, duplex, process)
     assert result["before"], result["messages"]
     assert result["recovered"], result["messages"]
     print(f"audio back {result['recovery_s']:.2f} s after the server; {result['messages']}")

@@ -76,7 +76,7 @@ def sd(monkeypatch):
 def side(channels, log=None):
     calls = [] if log is None else log
     return Side(channels, 0.02, lambda buf, frames, time, status: calls.append(buf.shape),
-                lambda name, duplex: calls.append(("opened", name, duplex)))
+                lambda name, duplex, latency_s: calls.append(("opened", name, duplex)))
 
 
 def test_a_microphone_and_speakers_on_one_device_share_one_duplex_stream(sd):
