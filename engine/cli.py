@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench.add_argument("--streams", choices=("two", "duplex", "both"), default="two",
                              help="microphone and speakers on two streams (what the engine opens on "
                                   "PipeWire), on one duplex stream, or both to compare")
+    audio_bench.add_argument("--normal-priority", action="store_true",
+                             help="the audio process's stream threads at normal priority ([audio] realtime = false)")
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
 
@@ -323,7 +325,8 @@ def _bench_osc(args: argparse.Namespace) -> int:
 
 def _bench_audio(args: argparse.Namespace) -> int:
     from engine.bench.audio import main as bench_audio
-    return bench_audio(args.seconds, args.blocks, args.json, args.design, args.streams, args.buffer_blocks)
+    return bench_audio(args.seconds, args.blocks, args.json, args.design, args.streams, args.buffer_blocks,
+                       not args.normal_priority)
 
 
 def _data_prepare(args: argparse.Namespace) -> int:

@@ -315,6 +315,7 @@ class Engine:
         self.context.set_param = lambda key, value: self.store.set(key, value)
         self.context.audio_running = _has_audio(patch)
         self.context.audio_process = patch.audio.get("process", True)
+        self.context.audio_realtime = patch.audio.get("realtime", True)
         self.store = store or ParamStore()
         self.store.define(patch.param_specs())
         self.store.scenes = dict(patch.scenes)
@@ -424,6 +425,7 @@ class Engine:
             runners[name] = runner
         self.context.audio_running = _has_audio(patch)
         self.context.audio_process = patch.audio.get("process", True)
+        self.context.audio_realtime = patch.audio.get("realtime", True)
         # Old and new parameters both exist until the old nodes have stopped.
         self.store.define({**self.patch.param_specs(), **patch.param_specs()})
         self._wire(runners, patch)

@@ -64,6 +64,7 @@ class EngineContext:
     snapshot: Callable[[], dict[str, dict[str, Any]]] = lambda: {}
     audio_running: bool = False  # model thread pools leave a core to the audio when True
     audio_process: bool = True   # the sound devices in their own process ([audio] process)
+    audio_realtime: bool = True  # their stream threads at real-time priority ([audio] realtime)
     # Write another node's parameter ("node/param", value): how a control stream
     # inside the patch drives a parameter (control_map). Raises KeyError if unknown.
     set_param: Callable[[str, Any], Any] = lambda key, value: None

@@ -42,6 +42,8 @@ OSC_KEYS = {  # key: (expected kind, what it is)
 AUDIO_KEYS = {
     "process": (bool, "the sound devices in a process of their own (default: the engine's Python work cannot "
                       "delay an audio callback); false: in the engine's process. Taken when the audio nodes open"),
+    "realtime": (bool, "the audio process's stream threads at real-time priority where the system allows it "
+                       "(default), else at a higher nice; false: normal priority"),
 }
 PATCH_KEYS = ("name", "description")
 NODE_RESERVED_KEYS = ("type", "inputs", "params")

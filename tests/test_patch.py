@@ -246,5 +246,5 @@ def test_osc_settings_are_checked(tmp_path):
 def test_audio_settings_are_checked(tmp_path):
     assert problems(tmp_path, GOOD + '\n[audio]\nprocess = "yes"\nprocesss = true\n') == [
         'show.toml: key "audio.process": expected true or false, got the string \'yes\'',
-        'show.toml: key "audio.processs": unknown key; did you mean "process"?; [audio] has: process']
+        'show.toml: key "audio.processs": unknown key; did you mean "process"?; [audio] has: process, realtime']
     assert parse_patch(GOOD + '\n[audio]\nprocess = false\n').audio == {"process": False}

@@ -31,6 +31,8 @@ from engine.audio.feed import OPEN, InputFeed, OutputFeed, SideMemory
 from engine.audio.stream import INPUT, DeviceLost, Side
 from engine.clock import now_us
 
+REALTIME_PRIORITY = 20       # SCHED_FIFO: above all ordinary work, below the sound server's own threads (88 here)
+NICE = -10                   # where real-time is not allowed, a higher share of the CPU
 REQUEST_TIMEOUT_S = 10.0     # opening a stream takes well under a second; a driver that hangs, longer
 START_TIMEOUT_S = 20.0
 
@@ -85,7 +87,8 @@ class LocalHost:
 
     def join(self, direction: str, device_option: int | str, rate: int, block: int, channels: int,
              latency_s: float, duplex: bool | str, memory: SideMemory,
-             on_opened: Callable[[str, bool], None]) -> StreamHandle:
+             on_opened: Callable[[str, bool], None], realtime: bool = False) -> StreamHandle:
+        """(`realtime` is for the audio process: a callback here shares its GIL with the engine.)"""
         handle = StreamHandle(self, next(self._ids), memory, on_opened, ())
         feed = _feed(direction, memory)
 
@@ -119,6 +122,25 @@ class LocalHost:
 
 
 # The audio process -----------------------------------------------------------
+
+def _raise_priority() -> str:
+    """Scheduling for the calling thread, PortAudio's callback thread at its
+    first call: it must run when the period is due, however busy the engine
+    keeps the cores. Real-time where the system allows it (root, or an rtprio
+    limit as audio groups grant), else a higher nice. (Set on the thread that
+    opens streams instead, it did not last: opening a stream through the ALSA
+    plugin put that thread back to normal.)"""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+        return f"real-time priority (SCHED_FIFO {REALTIME_PRIORITY})"
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, NICE)
+        return f"nice {NICE}"
+    except (AttributeError, OSError):
+        return "normal priority (the system allows no higher)"
+
 
 def _serve(conn: Any, parent: int) -> None:
     """The audio process: joins, keeps and leaves streams on request; the
@@ -164,7 +186,7 @@ def _serve(conn: Any, parent: int) -> None:
 def _handle(request: tuple, sides: dict, events: list) -> Any:
     op = request[0]
     if op == "join":
-        _, side_id, direction, device_option, rate, block, channels, latency_s, duplex, name, frames = request
+        _, side_id, direction, device_option, rate, block, channels, latency_s, duplex, name, frames, realtime = request
         memory = SideMemory(frames, channels, name=name)
         feed = _feed(direction, memory)
 
@@ -172,7 +194,14 @@ def _handle(request: tuple, sides: dict, events: list) -> Any:
             feed.opened()
             events.append((side_id, device_name, is_duplex, side_latency_s))
 
-        side = Side(channels, latency_s, feed.callback, opened)
+        raised: list[str] = [] if realtime else ["not asked"]
+
+        def callback(buffer: Any, frames: int, time: Any, status: Any) -> None:
+            if not raised:            # once, on PortAudio's thread
+                raised.append(_raise_priority())
+            feed.callback(buffer, frames, time, status)
+
+        side = Side(channels, latency_s, callback, opened)
         try:
             joined = stream.join(direction, device_option, rate, block, side, duplex)
         except Exception:
@@ -213,11 +242,11 @@ class ProcessHost:
     # Requests -----------------------------------------------------------------
     def join(self, direction: str, device_option: int | str, rate: int, block: int, channels: int,
              latency_s: float, duplex: bool | str, memory: SideMemory,
-             on_opened: Callable[[str, bool], None]) -> StreamHandle:
+             on_opened: Callable[[str, bool], None], realtime: bool = True) -> StreamHandle:
         with self._lock:
             side_id = next(self._ids)
             request = ("join", side_id, direction, device_option, rate, block, channels, latency_s, duplex,
-                       memory.name, memory.frames)
+                       memory.name, memory.frames, realtime)
             handle = StreamHandle(self, side_id, memory, on_opened, request)
             self._handles[side_id] = handle
             try:

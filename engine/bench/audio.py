@@ -19,6 +19,7 @@ chooses when audio runs) into a recorded window, and reports its frame rate.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.audio.host import audio_host
 from engine.bench.report import print_table, write_json
 from engine.clock import now_us
 from engine.events import EventLog
@@ -157,11 +159,13 @@ def force_quantum(frames: int) -> bool:
 
 
 def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool = False,
-              duplex: bool = True, buffer_blocks: int = 4, process: bool = True) -> dict[str, Any]:
+              duplex: bool = True, buffer_blocks: int = 4, process: bool = True,
+              realtime: bool = True) -> dict[str, Any]:
     video = STYLE if style else VIDEO if loaded else ""
     audio = AUDIO.format(block=block).replace(
         'device = "pipewire"', f'device = "pipewire"\nduplex = {str(duplex).lower()}\nbuffer_blocks = {buffer_blocks}')
-    text = f"[audio]\nprocess = {str(process).lower()}\n" + audio + video.format(output=output)
+    text = (f"[audio]\nprocess = {str(process).lower()}\nrealtime = {str(realtime).lower()}\n"
+            + audio + video.format(output=output))
     loaded = loaded and not style
     engine = Engine(parse_patch(text, f"<bench audio {block}>"),
                     EngineContext(patch_name="bench-audio", headless=True, output_dir=Path(output)), EventLog())
@@ -171,6 +175,7 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
     load = Load() if loaded else None
     engine.start()
     tune_for_real_time()
+    audio_pid = audio_host(in_process=False).pid if process else 0
     if load:
         load.start()
     try:
@@ -185,6 +190,7 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
         start_count = speakers.callbacks
         heard_from = len(heard)
         painted_before = engine.runners["style"].snapshot()["frames_out"] if style else 0
+        cpu_before = cpu_seconds(audio_pid)
         run_for(engine, seconds)
         figures = {
             "style_fps": ((engine.runners["style"].snapshot()["frames_out"] - painted_before) / seconds
@@ -197,6 +203,9 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
             "input_overflows": mic.overflows + mic.ring.overflows - base_input,
             "callbacks": speakers.callbacks - start_count,
             "inferences_per_s": (load.inferences / (seconds + 2.5)) if load else 0.0,
+            # What the audio process costs (None in-process): a share of one core, and its memory.
+            "audio_process_cpu_pct": (100 * (cpu_seconds(audio_pid) - cpu_before) / seconds) if process else None,
+            "audio_process_rss_mb": resident_mb(audio_pid) if process else None,
         }
         times = speakers.memory.callback_times_us()
     finally:
@@ -221,6 +230,21 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
     return figures
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (0 for none)."""
+    if not pid:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def resident_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def run_for(engine: Engine, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -228,12 +252,13 @@ def run_for(engine: Engine, seconds: float) -> None:
 
 
 def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "process",
-         streams: str = "two", buffer_blocks: int = 4) -> int:
+         streams: str = "two", buffer_blocks: int = 4, realtime: bool = True) -> int:
     if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
                                                         timeout=10).returncode != 0:
         print("bench audio needs PipeWire running (a clocked device to measure against): `. .ci/services`")
         return 1
-    rows, figures = [], {"seconds": seconds, "design": design, "streams": streams, "buffer_blocks": buffer_blocks}
+    rows, figures = [], {"seconds": seconds, "design": design, "streams": streams, "buffer_blocks": buffer_blocks,
+                         "realtime": realtime}
     # (in the audio process?, duplex, key prefix, label): the engine's own way first,
     # unprefixed; the in-process design runs with the GIL switch at 1 ms and the heap frozen.
     variants = [(process, duplex, ("" if process else "inprocess_") + ("duplex_" if duplex else ""),
@@ -251,7 +276,8 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                     for name, loaded, style in phases:
                         label = f"{block} {name}{suffix}"
                         print(f"  {label}: {seconds:g} s ...", flush=True)
-                        result = run_phase(block, loaded, seconds, output, style, duplex, buffer_blocks, process)
+                        result = run_phase(block, loaded, seconds, output, style, duplex, buffer_blocks, process,
+                                           realtime)
                         rows.append({"phase": label, "forced": forced, **result})
                         prefix = design_prefix + {"idle": "idle_", "load": "", "style": "style_"}[name]
                         figures[f"{prefix}xruns_{block}"] = result["xruns"]
@@ -259,20 +285,22 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                             figures["style_fps"] = result["style_fps"]
                             figures["style_p95_ms"] = result["style_p95_ms"]
                         for key in ("dropouts", "ring_underflows", "device_underflows", "input_overflows",
-                                    "period_p50_ms",
+                                    "audio_process_cpu_pct", "audio_process_rss_mb", "period_p50_ms",
                                     "period_p99_ms", "period_max_ms", "round_trip_ms"):
                             figures[f"{design_prefix}{name}_{block}_{key}"] = result[key]
                         if name == "load":
                             figures[f"{design_prefix}load_{block}_inferences_per_s"] = result["inferences_per_s"]
         finally:
             force_quantum(0)
-    print_table(f"audio on PipeWire, {seconds:g} s per phase, {buffer_blocks}-period buffers (xruns = the most of: dropouts heard in the "
+    print_table(f"audio on PipeWire, {seconds:g} s per phase, {buffer_blocks}-period buffers, audio process at "
+                f"{'real-time' if realtime else 'normal'} priority (xruns = the most of: dropouts heard in the "
                 "recording, ring underflows, PortAudio underflows)", rows, [
         ("phase", "phase", "{}"), ("xruns", "xruns", "{}"), ("dropouts", "dropouts", "{}"),
         ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"),
         ("in overflows", "input_overflows", "{}"),
         ("period p50", "period_p50_ms", "{:.2f}"), ("p99", "period_p99_ms", "{:.2f}"),
         ("max ms", "period_max_ms", "{:.1f}"), ("round trip ms", "round_trip_ms", "{:.1f}"),
-        ("model/s", "inferences_per_s", "{:.0f}"), ("style fps", "style_fps", "{:.1f}")])
+        ("model/s", "inferences_per_s", "{:.0f}"), ("style fps", "style_fps", "{:.1f}"),
+        ("audio cpu %", "audio_process_cpu_pct", "{:.1f}"), ("audio MB", "audio_process_rss_mb", "{:.0f}")])
     write_json(json_path, figures)
     return 0

@@ -75,7 +75,7 @@ class SpeakersSink(Node):
             rate, block = self.opts["sample_rate"], self.opts["block"]
             self.device_stream = self.host.join(OUTPUT, self.opts["device"], rate, block, self.opts["channels"],
                                                 self.opts["buffer_blocks"] * block / rate, self.opts["duplex"],
-                                                self.memory, self._opened)
+                                                self.memory, self._opened, self.context.audio_realtime)
         except Exception as error:  # noqa: BLE001 - PortAudio errors of every kind: retry later
             self._next_join_us = now_us() + int(self.opts["retry_s"] * 1e6)
             self._cannot_open(error)

@@ -60,7 +60,7 @@ class MicrophoneSource(Node):
         rate, block = self.opts["sample_rate"], self.opts["block"]
         joined = self.host.join(INPUT, self.opts["device"], rate, block, self.opts["channels"],
                                 self.opts["buffer_blocks"] * block / rate, self.opts["duplex"], self.memory,
-                                self._opened)
+                                self._opened, self.context.audio_realtime)
         try:
             joined.keep(0.5, now=True)   # the engine paces a microphone's retries
         except Exception:

@@ -1,14 +1,17 @@
 """The sound devices in their own process, on real PipeWire: PortAudio is
-loaded there and not in the engine's process; a killed audio process is started
-again and the sound comes back while the engine runs on."""
+loaded there and not in the engine's process, its callback threads run at
+real-time priority where the system allows it, and a killed audio process is
+started again and the sound comes back while the engine runs on."""
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from engine.audio.host import REALTIME_PRIORITY
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.patch import parse_patch
@@ -19,6 +22,32 @@ from tests.nodes_for_tests import RECEIVED
 
 def libraries(pid: int | str) -> str:
     return Path(f"/proc/{pid}/maps").read_text()
+
+
+def realtime_threads(pid: int) -> int:
+    """Threads of a process at SCHED_FIFO, the audio process's priority."""
+    count = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        if os.sched_getscheduler(int(tid)) == os.SCHED_FIFO and \
+                os.sched_getparam(int(tid)).sched_priority == REALTIME_PRIORITY:
+            count += 1
+    return count
+
+
+def realtime_allowed() -> bool:
+    allowed = []
+
+    def probe() -> None:     # on a thread of its own, which then ends
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+            allowed.append(True)
+        except OSError:
+            allowed.append(False)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return allowed[0]
 
 
 def play_then_kill_the_audio_process() -> dict:
@@ -38,6 +67,7 @@ def play_then_kill_the_audio_process() -> dict:
         before = run_engine(eng, 5.0, until=lambda: loud_since(0))
         first_pid = host.pid
         maps = {"engine": libraries("self"), "audio": libraries(first_pid)}
+        realtime = realtime_threads(first_pid)
         os.kill(first_pid, signal.SIGKILL)
         killed = time.monotonic()
         killed_at = len(heard)
@@ -48,7 +78,8 @@ def play_then_kill_the_audio_process() -> dict:
         eng.stop()
     return {"before": before, "recovered": recovered, "recovery_s": recovery_s, "still_running": still_running,
             "first_pid": first_pid, "pid": host.pid, "starts": host.starts, "reasons": host.restart_reasons,
-            "engine_pid": os.getpid(), "messages": eng.events.messages(),
+            "engine_pid": os.getpid(), "messages": eng.events.messages(), "realtime_threads": realtime,
+            "realtime_allowed": realtime_allowed(),
             "portaudio": {k: "libportaudio" in v for k, v in maps.items()},
             "litert": {k: "litert" in v or "tensorflow" in v for k, v in maps.items()}}
 
@@ -59,6 +90,8 @@ def test_the_audio_process_holds_portaudio_and_comes_back_when_killed(pipewire):
     assert result["portaudio"] == {"engine": False, "audio": True}       # PortAudio lives over there
     assert result["litert"] == {"engine": True, "audio": False}          # and the models never do
     assert result["first_pid"] not in (0, result["engine_pid"])
+    # PortAudio's two callback threads (speakers, microphone), where the system allows real-time.
+    assert result["realtime_threads"] == (2 if result["realtime_allowed"] else 0), result
     assert result["recovered"], result
     print(f"sound back {result['recovery_s']:.2f} s after the audio process was killed; {result['messages']}")
     assert result["recovery_s"] < 5.0, result
