@@ -77,7 +77,7 @@ def stream_active(stream: Any) -> bool:
 stuck_streams = 0
 
 
-def close_stream(stream: Any, timeout_s: float = 2.0) -> bool:
+def close_stream(stream: Any, timeout_s: float = 1.0) -> bool:
     """Stop and close a stream that may already be broken; False if PortAudio
     did not return within `timeout_s`. Its ALSA host API can loop forever in its
     own thread when the sound server vanishes mid-period (PaAlsaStream_SetUpBuffers

@@ -15,6 +15,8 @@ engine/audio/device.py) or the audio process died, it is started again and
 every node's side joins the new one, while the rest of the engine runs on.
 
 `bench audio` measures both designs; docs/BENCHMARKS.md has the figures.
+Like any spawned process, the audio process imports the main module again: a
+script of one's own that runs an engine needs `if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class StreamHandle:
         self.latency_s = 0.0            # PortAudio's figure for this side, once open
         self.duplex = False
         self.next_try_us = 0
+        self.joined_in = 0              # which audio process (ProcessHost.starts) holds this side
         self.device_stream: stream.DeviceStream | None = None   # in the engine's process only
 
     @property
@@ -181,6 +184,8 @@ def _serve(conn: Any, parent: int) -> None:
         memory, side, joined = sides.pop(side_id)
         stream.leave(joined, side)
         memory.close()
+    if device.stuck_streams:
+        os._exit(0)       # the interpreter's exit would wait for ever on PortAudio's stuck thread
 
 
 def _handle(request: tuple, sides: dict, events: list) -> Any:
@@ -190,11 +195,13 @@ def _handle(request: tuple, sides: dict, events: list) -> Any:
         memory = SideMemory(frames, channels, name=name)
         feed = _feed(direction, memory)
 
+        raised: list[str] = [] if realtime else ["not asked"]
+
         def opened(device_name: str, is_duplex: bool, side_latency_s: float) -> None:
             feed.opened()
+            if realtime:
+                raised.clear()        # a new stream has a new thread
             events.append((side_id, device_name, is_duplex, side_latency_s))
-
-        raised: list[str] = [] if realtime else ["not asked"]
 
         def callback(buffer: Any, frames: int, time: Any, status: Any) -> None:
             if not raised:            # once, on PortAudio's thread
@@ -236,6 +243,7 @@ class ProcessHost:
         self._process: Any = None
         self._conn: Any = None
         self.pid = 0
+        self.unavailable = ""      # why PortAudio cannot load: it will not appear mid-run, so no more tries
         self.starts = 0            # audio processes started, the first included
         self.restart_reasons: list[str] = []
 
@@ -251,6 +259,7 @@ class ProcessHost:
             self._handles[side_id] = handle
             try:
                 self._call(request)
+                handle.joined_in = self.starts
             except BaseException:
                 self._handles.pop(side_id, None)
                 try:
@@ -270,11 +279,18 @@ class ProcessHost:
         if not handle.is_open and not now and now_us() < handle.next_try_us:
             return
         with self._lock:
+            if handle.joined_in != self.starts:    # a new audio process could not take it when it started
+                try:
+                    self._call(handle.request)
+                except Exception:
+                    handle.next_try_us = now_us() + int(retry_s * 1e6)
+                    raise
+                handle.joined_in = self.starts
             self._call(("keep", handle.side_id, retry_s, now))
 
     def leave(self, handle: StreamHandle) -> None:
         with self._lock:
-            if self._handles.pop(handle.side_id, None) is None:
+            if self._handles.pop(handle.side_id, None) is None or handle.joined_in != self.starts:
                 return
             try:
                 self._call(("leave", handle.side_id))
@@ -294,6 +310,8 @@ class ProcessHost:
 
     # The process --------------------------------------------------------------
     def _call(self, request: tuple) -> Any:
+        if self.unavailable:
+            raise AudioHostError(self.unavailable)
         if self._process is None:
             self._start()
         elif not self._process.is_alive():
@@ -347,6 +365,7 @@ class ProcessHost:
         reply = self._conn.recv()
         if reply[0] == "error":
             self._stop_process()
+            self.unavailable = reply[1]
             raise AudioHostError(reply[1])
         self.pid = reply[1]
         self.starts += 1
@@ -355,7 +374,7 @@ class ProcessHost:
         """A new audio process, joined again by every side; their streams open
         on their nodes' next keep."""
         self.restart_reasons.append(reason)
-        self._stop_process()
+        self._stop_process(polite=False)
         for handle in self._handles.values():
             handle.memory.counters[OPEN] = 0
             handle.next_try_us = 0
@@ -363,19 +382,24 @@ class ProcessHost:
             self._start()
             for handle in list(self._handles.values()):
                 self._conn.send(handle.request)
-                if self._conn.poll(REQUEST_TIMEOUT_S):
-                    self._conn.recv()
+                if self._conn.poll(REQUEST_TIMEOUT_S) and self._conn.recv()[0] == "ok":
+                    handle.joined_in = self.starts
+                # Otherwise (the device is not back yet) the node's next keep joins it again.
         except Exception:  # noqa: BLE001 - the next request starts it again
             self._stop_process()
 
-    def _stop_process(self) -> None:
+    def _stop_process(self, polite: bool = True) -> None:
+        """End the audio process: asked, or (`polite` False, for a process that
+        died, hangs or holds a stuck stream) killed at once, since its exit
+        would wait on PortAudio."""
         if self._process is None:
             return
         try:
-            self._conn.send(("stop",))
+            if polite:
+                self._conn.send(("stop",))
         except (OSError, ValueError):
             pass
-        self._process.join(2)
+        self._process.join(2 if polite else 0)
         if self._process.is_alive():
             self._process.kill()      # PortAudio stuck in a driver does not let a process end
             self._process.join(2)

@@ -73,12 +73,14 @@ def play_then_kill_the_audio_process() -> dict:
         killed_at = len(heard)
         recovered = run_engine(eng, 15.0, until=lambda: loud_since(killed_at + 1))
         recovery_s = time.monotonic() - killed
+        realtime_after = realtime_threads(host.pid) if recovered else 0
         still_running = not eng.stop_requested.is_set()
     finally:
         eng.stop()
     return {"before": before, "recovered": recovered, "recovery_s": recovery_s, "still_running": still_running,
             "first_pid": first_pid, "pid": host.pid, "starts": host.starts, "reasons": host.restart_reasons,
             "engine_pid": os.getpid(), "messages": eng.events.messages(), "realtime_threads": realtime,
+            "realtime_threads_after": realtime_after,
             "realtime_allowed": realtime_allowed(),
             "portaudio": {k: "libportaudio" in v for k, v in maps.items()},
             "litert": {k: "litert" in v or "tensorflow" in v for k, v in maps.items()}}
@@ -97,5 +99,6 @@ def test_the_audio_process_holds_portaudio_and_comes_back_when_killed(pipewire):
     assert result["recovery_s"] < 5.0, result
     assert result["still_running"]
     assert result["starts"] == 2 and result["pid"] != result["first_pid"]
+    assert result["realtime_threads_after"] == result["realtime_threads"]   # the new process's too
     assert result["reasons"][0].startswith("the audio process ")   # ended, or stopped answering
     assert any("the audio process" in m for m in result["messages"])   # and a node said so

@@ -11,6 +11,8 @@ import pytest
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.patch import parse_patch
+from engine.audio.host import audio_host
+from tests.audio.test_host import realtime_allowed, realtime_threads
 from tests.audio.test_loopback import DESIGN_IDS, DESIGNS, patch_text, run_engine
 from tests.conftest import in_child_process
 from tests.nodes_for_tests import RECEIVED
@@ -56,11 +58,14 @@ def lose_the_server(duplex: bool, process: bool) -> dict:
         resumed_at = len(heard)
         recovered = run(15.0, until=lambda: loud_since(resumed_at))
         recovery_s = time.monotonic() - back
+        # Reopened streams have new PortAudio threads: at real-time priority too, where allowed.
+        realtime = realtime_threads(audio_host(in_process=False).pid) if process and recovered else None
         still_running = not eng.stop_requested.is_set()
     finally:
         eng.stop()
     return {"before": before, "recovered": recovered, "recovery_s": recovery_s, "still_running": still_running,
-            "messages": eng.events.messages(), "blocks_while_down": resumed_at - killed_at}
+            "messages": eng.events.messages(), "blocks_while_down": resumed_at - killed_at,
+            "realtime_threads": realtime, "realtime_allowed": realtime_allowed()}
 
 
 @pytest.mark.parametrize("duplex,process", DESIGNS, ids=DESIGN_IDS)
@@ -72,3 +77,5 @@ def test_audio_recovers_after_the_sound_server_restarts(pipewire, duplex, proces
     assert result["recovery_s"] < 5.0, result
     assert result["still_running"]
     assert any("reopening" in m or "could not open" in m or "stopped" in m for m in result["messages"])
+    if process:   # one PortAudio thread for a duplex stream, one per stream otherwise
+        assert result["realtime_threads"] == ((1 if duplex else 2) if result["realtime_allowed"] else 0), result
