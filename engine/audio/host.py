@@ -411,6 +411,13 @@ _hosts: dict[bool, LocalHost | ProcessHost] = {}
 _hosts_lock = threading.Lock()
 
 
+def audio_process_restarts() -> int:
+    """How often the audio process was started again (it died, stopped
+    answering, or held a stuck stream): for the status stream."""
+    host = _hosts.get(False)
+    return len(host.restart_reasons) if isinstance(host, ProcessHost) else 0
+
+
 def audio_host(in_process: bool) -> LocalHost | ProcessHost:
     """The engine's one host of each kind; the audio process starts with the
     first node that joins it and ends with the engine's process."""

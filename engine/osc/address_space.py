@@ -67,6 +67,9 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
     if "speakers" in types:
         out.append(OscAddress(f"{STATUS_PREFIX}/xruns", OUT, "i", "audio output underflows since start (ring and "
                               "device)", "status"))
+    if types & {"speakers", "microphone"} and patch.audio.get("process", True):
+        out.append(OscAddress(f"{STATUS_PREFIX}/audio/restarts", OUT, "i", "times the audio process was started "
+                              "again (it died, stopped answering, or PortAudio got stuck in a driver)", "status"))
     if types & {"window", "recorder"} and "speakers" in types:
         out.append(OscAddress(f"{STATUS_PREFIX}/av_offset_ms", OUT, "f", "how much later the picture reaches the "
                               "screen than the sound the speakers (ms, capture to output)", "status"))

@@ -146,6 +146,10 @@ class OscBridge:
         if speakers:
             xruns = sum(n.ring.underflows + getattr(n, "device_underflows", 0) for n in speakers)
             messages.append((f"{STATUS_PREFIX}/xruns", (int(xruns),)))
+        patch = self.engine.patch
+        if patch.audio.get("process", True) and {d.type for d in patch.nodes.values()} & {"speakers", "microphone"}:
+            from engine.audio.host import audio_process_restarts
+            messages.append((f"{STATUS_PREFIX}/audio/restarts", (audio_process_restarts(),)))
         offset = self.engine.av_offset_ms()
         if offset is not None:
             messages.append((f"{STATUS_PREFIX}/av_offset_ms", (round(float(offset), 2),)))

@@ -14,6 +14,7 @@ import numpy as np
 from engine.audio.host import REALTIME_PRIORITY
 from engine.events import EventLog
 from engine.graph import Engine
+from engine.osc.bridge import OscBridge, OscConfig
 from engine.patch import parse_patch
 from tests.audio.test_loopback import PATCH, run_engine
 from tests.conftest import in_child_process
@@ -55,6 +56,7 @@ def play_then_kill_the_audio_process() -> dict:
 
     from engine.audio.host import audio_host
     eng = Engine(parse_patch(PATCH), events=EventLog())
+    bridge = OscBridge(eng, OscConfig(listen=None, query=False))
     eng.start()
     eng.store.set("tone/level_db", -12.0, fade_s=0)
     heard = RECEIVED.setdefault("heard", [])
@@ -75,12 +77,13 @@ def play_then_kill_the_audio_process() -> dict:
         recovery_s = time.monotonic() - killed
         realtime_after = realtime_threads(host.pid) if recovered else 0
         still_running = not eng.stop_requested.is_set()
+        status = dict(bridge.status_messages())
     finally:
         eng.stop()
     return {"before": before, "recovered": recovered, "recovery_s": recovery_s, "still_running": still_running,
             "first_pid": first_pid, "pid": host.pid, "starts": host.starts, "reasons": host.restart_reasons,
             "engine_pid": os.getpid(), "messages": eng.events.messages(), "realtime_threads": realtime,
-            "realtime_threads_after": realtime_after,
+            "realtime_threads_after": realtime_after, "restarts": status["/tensorstage/audio/restarts"],
             "realtime_allowed": realtime_allowed(),
             "portaudio": {k: "libportaudio" in v for k, v in maps.items()},
             "litert": {k: "litert" in v or "tensorflow" in v for k, v in maps.items()}}
@@ -99,6 +102,7 @@ def test_the_audio_process_holds_portaudio_and_comes_back_when_killed(pipewire):
     assert result["recovery_s"] < 5.0, result
     assert result["still_running"]
     assert result["starts"] == 2 and result["pid"] != result["first_pid"]
+    assert result["restarts"] == (1,)                                     # and the status stream says so
     assert result["realtime_threads_after"] == result["realtime_threads"]   # the new process's too
     assert result["reasons"][0].startswith("the audio process ")   # ended, or stopped answering
     assert any("the audio process" in m for m in result["messages"])   # and a node said so
