@@ -1,1 +1,1 @@
-"""Audio: ring buffers between threads and device callbacks, and speaker safety."""
+"""Audio: the process the sound devices run in, the rings and shared memory between it and the nodes, and speaker safety."""
