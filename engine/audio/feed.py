@@ -26,8 +26,9 @@ LAST_CALLBACK_US = CALLBACKS + 2   # engine clock
 STAMPS = CALLBACKS + 3             # capture stamps written (input)
 PLAYING = CALLBACKS + 4            # written by the node once prefilled; cleared by the audio side at each open
 OPEN = CALLBACKS + 5               # a stream carrying this side is running (audio side)
+LATE = CALLBACKS + 6               # output callbacks that came after the device buffer had run dry
 COUNTERS = 16
-TIMES = 4096                       # callback times kept, for jitter figures
+TIMES = 32768                      # callback times kept, for jitter figures (over 60 s at 128 frames)
 STAMP_SLOTS = 64
 
 
@@ -106,15 +107,23 @@ class SideMemory:
 
 
 class OutputFeed:
-    """Speakers: plays the ring once the node says it is prefilled, silence before."""
+    """Speakers: plays the ring once the node says it is prefilled, silence
+    before. A callback that comes later after the one before than the device
+    buffer lasts is counted late: the device has played silence meanwhile,
+    which PortAudio's ALSA plugin on PipeWire does without flagging an
+    underflow (docs/BENCHMARKS.md)."""
 
-    def __init__(self, memory: SideMemory) -> None:
+    def __init__(self, memory: SideMemory, buffer_s: float) -> None:
         self.memory = memory
+        self.buffer_us = int(buffer_s * 1e6)
 
     def callback(self, outdata: np.ndarray, frames: int, time, status) -> None:
         memory, counters = self.memory, self.memory.counters
+        seen = now_us()
+        if counters[PLAYING] and seen - counters[LAST_CALLBACK_US] > self.buffer_us:
+            counters[LATE] += 1
         calls = int(counters[CALLBACKS])
-        memory.times_us[calls % TIMES] = counters[LAST_CALLBACK_US] = now_us()
+        memory.times_us[calls % TIMES] = counters[LAST_CALLBACK_US] = seen
         counters[CALLBACKS] = calls + 1
         if status.output_underflow:
             counters[DEVICE_XRUNS] += 1

@@ -75,8 +75,8 @@ class StreamHandle:
         self.on_opened(name, duplex)
 
 
-def _feed(direction: str, memory: SideMemory) -> InputFeed | OutputFeed:
-    return InputFeed(memory) if direction == INPUT else OutputFeed(memory)
+def _feed(direction: str, memory: SideMemory, buffer_s: float) -> InputFeed | OutputFeed:
+    return InputFeed(memory) if direction == INPUT else OutputFeed(memory, buffer_s)
 
 
 class LocalHost:
@@ -93,7 +93,7 @@ class LocalHost:
              on_opened: Callable[[str, bool], None], realtime: bool = False) -> StreamHandle:
         """(`realtime` is for the audio process: a callback here shares its GIL with the engine.)"""
         handle = StreamHandle(self, next(self._ids), memory, on_opened, ())
-        feed = _feed(direction, memory)
+        feed = _feed(direction, memory, latency_s)
 
         def opened(name: str, is_duplex: bool, side_latency_s: float) -> None:
             feed.opened()
@@ -193,7 +193,7 @@ def _handle(request: tuple, sides: dict, events: list) -> Any:
     if op == "join":
         _, side_id, direction, device_option, rate, block, channels, latency_s, duplex, name, frames, realtime = request
         memory = SideMemory(frames, channels, name=name)
-        feed = _feed(direction, memory)
+        feed = _feed(direction, memory, latency_s)
 
         raised: list[str] = [] if realtime else ["not asked"]
 

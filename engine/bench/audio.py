@@ -184,7 +184,8 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
         engine.store.set("tone/level_db", -12.0, fade_s=0)
         run_for(engine, 1.0)
         speakers = engine.runners["speakers"].node
-        base_ring, base_device = speakers.ring.underflows, speakers.device_underflows
+        base_ring, base_device, base_late = speakers.ring.underflows, speakers.device_underflows, \
+            speakers.late_callbacks
         mic = engine.runners["mic"].node
         base_input = mic.overflows + mic.ring.overflows
         start_count = speakers.callbacks
@@ -198,6 +199,7 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
             "style_p95_ms": engine.runners["style"].snapshot()["process_p95_ms"] if style else None,
             "ring_underflows": speakers.ring.underflows - base_ring,
             "device_underflows": speakers.device_underflows - base_device,
+            "late_callbacks": speakers.late_callbacks - base_late,
             # A gap heard with no output underflow may be the recording's: the
             # microphone's late callbacks (PortAudio's flag) or a full ring.
             "input_overflows": mic.overflows + mic.ring.overflows - base_input,
@@ -226,7 +228,8 @@ def run_phase(block: int, loaded: bool, seconds: float, output: str, style: bool
         "period_max_ms": float(periods_ms.max()) if len(periods_ms) else None,
         "round_trip_ms": round_trip,
     })
-    figures["xruns"] = max(figures["dropouts"], figures["ring_underflows"], figures["device_underflows"])
+    figures["xruns"] = max(figures["dropouts"], figures["ring_underflows"], figures["device_underflows"],
+                           figures["late_callbacks"])
     return figures
 
 
@@ -284,7 +287,8 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
                         if style:
                             figures["style_fps"] = result["style_fps"]
                             figures["style_p95_ms"] = result["style_p95_ms"]
-                        for key in ("dropouts", "ring_underflows", "device_underflows", "input_overflows",
+                        for key in ("dropouts", "ring_underflows", "device_underflows", "late_callbacks",
+                                    "input_overflows",
                                     "audio_process_cpu_pct", "audio_process_rss_mb", "period_p50_ms",
                                     "period_p99_ms", "period_max_ms", "round_trip_ms"):
                             figures[f"{design_prefix}{name}_{block}_{key}"] = result[key]
@@ -294,9 +298,9 @@ def main(seconds: float, blocks: list[int], json_path: Path | None, design: str 
             force_quantum(0)
     print_table(f"audio on PipeWire, {seconds:g} s per phase, {buffer_blocks}-period buffers, audio process at "
                 f"{'real-time' if realtime else 'normal'} priority (xruns = the most of: dropouts heard in the "
-                "recording, ring underflows, PortAudio underflows)", rows, [
+                "recording, ring underflows, PortAudio underflows, late callbacks)", rows, [
         ("phase", "phase", "{}"), ("xruns", "xruns", "{}"), ("dropouts", "dropouts", "{}"),
-        ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"),
+        ("ring", "ring_underflows", "{}"), ("portaudio", "device_underflows", "{}"), ("late", "late_callbacks", "{}"),
         ("in overflows", "input_overflows", "{}"),
         ("period p50", "period_p50_ms", "{:.2f}"), ("p99", "period_p99_ms", "{:.2f}"),
         ("max ms", "period_max_ms", "{:.1f}"), ("round trip ms", "round_trip_ms", "{:.1f}"),

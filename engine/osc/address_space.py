@@ -65,8 +65,8 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
     types = {d.type for d in patch.nodes.values()}
     if "speakers" in types:
-        out.append(OscAddress(f"{STATUS_PREFIX}/xruns", OUT, "i", "audio output underflows since start (ring and "
-                              "device)", "status"))
+        out.append(OscAddress(f"{STATUS_PREFIX}/xruns", OUT, "i", "audio output underflows since start (ring, "
+                              "PortAudio's flags and callbacks later than the device buffer)", "status"))
     if types & {"speakers", "microphone"} and patch.audio.get("process", True):
         out.append(OscAddress(f"{STATUS_PREFIX}/audio/restarts", OUT, "i", "times the audio process was started "
                               "again (it died, stopped answering, or PortAudio got stuck in a driver)", "status"))

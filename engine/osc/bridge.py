@@ -144,7 +144,7 @@ class OscBridge:
         speakers = [r.node for r in self.engine.runners.values() if r.decl.type == "speakers"
                     and hasattr(r.node, "ring")]
         if speakers:
-            xruns = sum(n.ring.underflows + getattr(n, "device_underflows", 0) for n in speakers)
+            xruns = sum(n.xruns for n in speakers)
             messages.append((f"{STATUS_PREFIX}/xruns", (int(xruns),)))
         patch = self.engine.patch
         if patch.audio.get("process", True) and {d.type for d in patch.nodes.values()} & {"speakers", "microphone"}:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.audio.device import AUDIO_OPTIONS_HELP
-from engine.audio.feed import CALLBACKS, DEVICE_XRUNS, PLAYING, SideMemory
+from engine.audio.feed import CALLBACKS, DEVICE_XRUNS, LATE, PLAYING, SideMemory
 from engine.audio.host import StreamHandle, audio_host
 from engine.audio.safety import SpeakerSafety
 from engine.audio.stream import DUPLEX_HELP, OUTPUT, DeviceLost
@@ -110,6 +110,18 @@ class SpeakersSink(Node):
     def device_underflows(self) -> int:
         """Periods PortAudio flagged as underflowing."""
         return self.memory.count(DEVICE_XRUNS)
+
+    @property
+    def late_callbacks(self) -> int:
+        """Callbacks that came after the device buffer ran dry: silence played
+        that PortAudio did not flag."""
+        return self.memory.count(LATE)
+
+    @property
+    def xruns(self) -> int:
+        """Every glitch the speakers know of: ring underflows, PortAudio's
+        flags and late callbacks."""
+        return self.ring.underflows + self.device_underflows + self.late_callbacks
 
     @property
     def playing(self) -> bool:

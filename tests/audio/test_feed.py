@@ -1,11 +1,12 @@
 """A node's side of a stream: the memory it shares with its callback, and what
 the callbacks do with it (the audio process attaches the same memory by name)."""
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
 
-from engine.audio.feed import CALLBACKS, DEVICE_XRUNS, LAST_CALLBACK_US, PLAYING, STAMP_SLOTS, InputFeed, \
+from engine.audio.feed import CALLBACKS, DEVICE_XRUNS, LAST_CALLBACK_US, LATE, PLAYING, STAMP_SLOTS, InputFeed, \
     OutputFeed, SideMemory
 from engine.clock import now_us
 
@@ -39,7 +40,7 @@ def test_figures_stay_readable_after_close():
 
 def test_speakers_feed_plays_only_once_told_and_counts_flags():
     memory = SideMemory(64, 2)
-    feed = OutputFeed(memory)
+    feed = OutputFeed(memory, 0.02)
     memory.ring.write(np.full((32, 2), 0.25, np.float32))
     out = np.ones((16, 2), np.float32)
     feed.opened()
@@ -54,6 +55,24 @@ def test_speakers_feed_plays_only_once_told_and_counts_flags():
     assert memory.count(PLAYING) == 0
 
 
+def test_a_callback_later_than_the_device_buffer_is_counted():
+    memory = SideMemory(4096, 1)
+    feed = OutputFeed(memory, 0.02)                        # a 20 ms device buffer
+    feed.opened()
+    out = np.zeros((16, 1), np.float32)
+    feed.callback(out, 16, None, FLAGS)
+    time.sleep(0.05)
+    feed.callback(out, 16, None, FLAGS)
+    assert memory.count(LATE) == 0                         # not playing yet: nothing to miss
+    memory.counters[PLAYING] = 1
+    feed.callback(out, 16, None, FLAGS)
+    feed.callback(out, 16, None, FLAGS)
+    assert memory.count(LATE) == 0                         # on time
+    time.sleep(0.05)                                       # the device ran dry meanwhile
+    feed.callback(out, 16, None, FLAGS)
+    assert memory.count(LATE) == 1
+
+
 def test_microphone_feed_stamps_each_block_with_its_capture_time():
     memory = SideMemory(256, 1)
     feed = InputFeed(memory)
@@ -63,8 +82,8 @@ def test_microphone_feed_stamps_each_block_with_its_capture_time():
     for i in range(STAMP_SLOTS + 4):                       # more blocks than stamps are kept
         called_us.append(now_us())
         device_now = called_us[-1] / 1e6 + 1000.0          # PortAudio's clock: another epoch
-        time = SimpleNamespace(currentTime=device_now, inputBufferAdcTime=device_now - 0.004)
-        feed.callback(np.full((block, 1), i, np.float32), block, time, FLAGS)
+        stream_times = SimpleNamespace(currentTime=device_now, inputBufferAdcTime=device_now - 0.004)
+        feed.callback(np.full((block, 1), i, np.float32), block, stream_times, FLAGS)
         if memory.ring.fill > 128:
             memory.ring.read(block)
     position = memory.ring.read_frames
