@@ -55,7 +55,8 @@ class StreamHandle:
         self.duplex = False
         self.next_try_us = 0
         self.joined_in = 0              # which audio process (ProcessHost.starts) holds this side
-        self.device_stream: stream.DeviceStream | None = None   # in the engine's process only
+        self.device_stream: stream.DeviceStream | None = None   # these two in the engine's process only
+        self.side: Side | None = None
 
     @property
     def is_open(self) -> bool:
@@ -99,8 +100,8 @@ class LocalHost:
             feed.opened()
             handle.opened(name, is_duplex, side_latency_s)
 
-        handle.side = Side(channels, latency_s, feed.callback, opened)  # type: ignore[attr-defined]
-        handle.device_stream = stream.join(direction, device_option, rate, block, handle.side, duplex)  # type: ignore[attr-defined]
+        handle.side = Side(channels, latency_s, feed.callback, opened)
+        handle.device_stream = stream.join(direction, device_option, rate, block, handle.side, duplex)
         return handle
 
     def is_open(self, handle: StreamHandle) -> bool:
@@ -116,8 +117,8 @@ class LocalHost:
             raise
 
     def leave(self, handle: StreamHandle) -> None:
-        if handle.device_stream is not None:
-            stream.leave(handle.device_stream, handle.side)  # type: ignore[attr-defined]
+        if handle.device_stream is not None and handle.side is not None:
+            stream.leave(handle.device_stream, handle.side)
             handle.device_stream = None
 
     def reinitialize(self) -> bool:
