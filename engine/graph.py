@@ -313,9 +313,7 @@ class Engine:
         self.context.request_stop = self.request_stop
         self.context.snapshot = self.snapshot
         self.context.set_param = lambda key, value: self.store.set(key, value)
-        self.context.audio_running = _has_audio(patch)
-        self.context.audio_process = patch.audio.get("process", True)
-        self.context.audio_realtime = patch.audio.get("realtime", True)
+        self._tell_audio(patch)
         self.store = store or ParamStore()
         self.store.define(patch.param_specs())
         self.store.scenes = dict(patch.scenes)
@@ -328,6 +326,12 @@ class Engine:
         # Extra receivers on output ports (OSC taps on control streams), per
         # patch: called again on every reload, so they follow the wiring.
         self.taps: Callable[[Patch], dict[tuple[str, str], list[Receiver]]] | None = None
+
+    def _tell_audio(self, patch: Patch) -> None:
+        """What the nodes need to know of the patch's audio, at start and on reload."""
+        self.context.audio_running = _has_audio(patch)
+        self.context.audio_process = patch.audio.get("process", True)
+        self.context.audio_realtime = patch.audio.get("realtime", True)
 
     # Life cycle --------------------------------------------------------------
     def start(self) -> None:
@@ -423,9 +427,7 @@ class Engine:
             runner = self.runners[name] if name in kept else swap.new_runners[name]
             runner.decl = decl
             runners[name] = runner
-        self.context.audio_running = _has_audio(patch)
-        self.context.audio_process = patch.audio.get("process", True)
-        self.context.audio_realtime = patch.audio.get("realtime", True)
+        self._tell_audio(patch)
         # Old and new parameters both exist until the old nodes have stopped.
         self.store.define({**self.patch.param_specs(), **patch.param_specs()})
         self._wire(runners, patch)

@@ -67,6 +67,13 @@ class SideMemory:
     def count(self, index: int) -> int:
         return int(self.counters[index])
 
+    def note_callback(self, seen_us: int) -> None:
+        """A callback ran at `seen_us`: counted, kept for jitter figures, and the
+        newest (silence is measured from it)."""
+        calls = int(self.counters[CALLBACKS])
+        self.times_us[calls % TIMES] = self.counters[LAST_CALLBACK_US] = seen_us
+        self.counters[CALLBACKS] = calls + 1
+
     def callback_times_us(self) -> np.ndarray:
         """The kept callback times, oldest first."""
         calls = self.count(CALLBACKS)
@@ -108,7 +115,7 @@ class SideMemory:
 
 class OutputFeed:
     """Speakers: plays the ring once the node says it is prefilled, silence
-    before. A callback that comes later after the one before than the device
+    before. A callback that comes longer after the one before than the device
     buffer lasts is counted late: the device has played silence meanwhile,
     which PortAudio's ALSA plugin on PipeWire does without flagging an
     underflow (docs/BENCHMARKS.md)."""
@@ -122,9 +129,7 @@ class OutputFeed:
         seen = now_us()
         if counters[PLAYING] and seen - counters[LAST_CALLBACK_US] > self.buffer_us:
             counters[LATE] += 1
-        calls = int(counters[CALLBACKS])
-        memory.times_us[calls % TIMES] = counters[LAST_CALLBACK_US] = seen
-        counters[CALLBACKS] = calls + 1
+        memory.note_callback(seen)
         if status.output_underflow:
             counters[DEVICE_XRUNS] += 1
         if counters[PLAYING]:
@@ -149,9 +154,7 @@ class InputFeed:
     def callback(self, indata: np.ndarray, frames: int, time, status) -> None:
         memory, counters = self.memory, self.memory.counters
         seen = now_us()
-        calls = int(counters[CALLBACKS])
-        memory.times_us[calls % TIMES] = counters[LAST_CALLBACK_US] = seen
-        counters[CALLBACKS] = calls + 1
+        memory.note_callback(seen)
         if status.input_overflow:
             counters[DEVICE_XRUNS] += 1
         self.clock_map.observe(time.currentTime, seen)

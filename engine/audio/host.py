@@ -52,7 +52,6 @@ class StreamHandle:
         self.on_opened = on_opened
         self.request = request          # how it joined: sent again to a new audio process
         self.latency_s = 0.0            # PortAudio's figure for this side, once open
-        self.duplex = False
         self.next_try_us = 0
         self.joined_in = 0              # which audio process (ProcessHost.starts) holds this side
         self.device_stream: stream.DeviceStream | None = None   # these two in the engine's process only
@@ -72,7 +71,7 @@ class StreamHandle:
         self.host.keep(self, retry_s, now)
 
     def opened(self, name: str, duplex: bool, latency_s: float) -> None:
-        self.latency_s, self.duplex = latency_s, duplex
+        self.latency_s = latency_s
         self.on_opened(name, duplex)
 
 
@@ -182,9 +181,7 @@ def _serve(conn: Any, parent: int) -> None:
         conn.send((*reply, list(events), states, device.stuck_streams))
         events.clear()
     for side_id in list(sides):
-        memory, side, joined = sides.pop(side_id)
-        stream.leave(joined, side)
-        memory.close()
+        _handle(("leave", side_id), sides, events)
     if device.stuck_streams:
         os._exit(0)       # the interpreter's exit would wait for ever on PortAudio's stuck thread
 
