@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio.host import REALTIME_PRIORITY
+from engine.clock import now_us
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.osc.bridge import OscBridge, OscConfig
@@ -61,8 +62,9 @@ def play_then_kill_the_audio_process() -> dict:
     eng.store.set("tone/level_db", -12.0, fade_s=0)
     heard = RECEIVED.setdefault("heard", [])
 
-    def loud_since(index: int) -> bool:
-        return any(np.abs(p.value).max() > 0.05 for p, _ in heard[index:])
+    def loud_since(captured_us: int) -> bool:
+        """Sound captured after that time (blocks already in the ring at the kill do not count)."""
+        return any(p.ts_us > captured_us and np.abs(p.value).max() > 0.05 for p, _ in heard)
 
     host = audio_host(in_process=False)
     try:
@@ -71,9 +73,8 @@ def play_then_kill_the_audio_process() -> dict:
         maps = {"engine": libraries("self"), "audio": libraries(first_pid)}
         realtime = realtime_threads(first_pid)
         os.kill(first_pid, signal.SIGKILL)
-        killed = time.monotonic()
-        killed_at = len(heard)
-        recovered = run_engine(eng, 15.0, until=lambda: loud_since(killed_at + 1))
+        killed, killed_us = time.monotonic(), now_us()
+        recovered = run_engine(eng, 15.0, until=lambda: loud_since(killed_us))
         recovery_s = time.monotonic() - killed
         realtime_after = realtime_threads(host.pid) if recovered else 0
         still_running = not eng.stop_requested.is_set()
