@@ -64,8 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("patches", nargs="+", metavar="PATCH")
     check.set_defaults(func=_check)
 
-    bench = commands.add_parser("bench", help="measure speed and latency (prints a table; --json writes it)")
-    benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
+    cli = Commands(commands)
+    benches = cli.group("bench", "measure speed and latency (prints a table; --json writes it)")
     video = benches.add_parser("video", help="glass-to-glass latency from pixels of a real window, and fps")
     video.add_argument("--seconds", type=float, default=30.0, help="length of each scenario (default 30)")
     video.add_argument("--slow-ms", type=float, default=50.0, help="time the slow node spends per frame")
@@ -97,78 +97,47 @@ def _parser() -> argparse.ArgumentParser:
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
 
-    data = commands.add_parser("data", help="training data: the manifest of packaged photos and cached crops")
-    data_commands = data.add_subparsers(dest="data", metavar="WHAT", required=True)
-    prepare = data_commands.add_parser("prepare", help="cache crops of the manifest's photos at training sizes")
-    prepare.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], default=[128, 256],
-                         help="crop sizes in pixels, comma-separated (default 128,256)")
-    prepare.add_argument("--crops-per-image", type=int, default=16)
-    prepare.add_argument("--packages", nargs="+", metavar="PACKAGE", help="only these source packages")
-    prepare.add_argument("--cache", type=Path, help="cache folder (default ~/.cache/tensorstage/data "
-                         "or $TENSORSTAGE_DATA_CACHE)")
-    prepare.set_defaults(func=_data_prepare)
-    audio = data_commands.add_parser("audio", help="render tunes from music21's corpus with FluidSynth, "
-                                     "with exact f0 and loudness per 10 ms")
-    audio.add_argument("--tunes", type=int, default=60, help="how many tunes (default 60)")
-    audio.add_argument("--instruments", default="flute,violin,trumpet",
-                       help="comma-separated: flute, violin, trumpet, clarinet, cello")
-    audio.add_argument("--seconds", type=float, default=20.0, help="longest stretch of a tune to render")
-    audio.add_argument("--cache", type=Path, help="cache folder (default as for `data prepare`)")
-    audio.set_defaults(func=_data_audio)
-    manifest = data_commands.add_parser("manifest", help="compare the committed manifest with this machine")
-    manifest.add_argument("--write", action="store_true", help="rewrite the manifest from what is installed")
-    manifest.set_defaults(func=_data_manifest)
-
-    train = commands.add_parser("train", help="train a model family offline (time budget, checkpoints, resume)")
-    trainers = train.add_subparsers(dest="family", metavar="FAMILY", required=True)
-    train_style = trainers.add_parser("style", help="a multi-style network distilled from the Magenta teacher")
-    train_style.add_argument("--style", action="append", required=True, metavar="IMG",
-                             help="a style: image file, manifest id (opencv-doc/starry_night.jpg) or "
-                                  "generated:mosaic / generated:ink_waves; repeat for each style")
-    train_style.add_argument("--out", type=Path, default=Path("style-run"),
-                             help="folder for checkpoints, preview.jpg and style.keras (resumes if present)")
-    train_style.add_argument("--time-budget", type=float, default=45.0, metavar="MIN",
-                             help="minutes of training, counted across resumes (default 45)")
-    train_style.add_argument("--steps", type=int, help="stop after this many steps instead")
-    train_style.add_argument("--batch", type=int, default=6)
-    train_style.add_argument("--crop", type=int, default=128, help="training window in pixels")
-    train_style.add_argument("--channels", default="16,32,64",
-                             help="network widths at 1/2, 1/4 and 1/8 size (default 16,32,64: 1.2 GFLOP at 256)")
-    train_style.add_argument("--gram-weight", type=float, default=0.5, help="weight of the Gram (texture) loss")
-    train_style.add_argument("--packages", nargs="+", metavar="PACKAGE",
-                             help="only photos from these packages (e.g. scikit-image for a quick test)")
-    train_style.set_defaults(func=_train_style)
-
-    models_bench = benches.add_parser("models", help="per-frame inference of the shipped models, int8 vs naive")
-    models_bench.add_argument("--frames", type=int, default=200, help="timed frames per model (default 200)")
-    models_bench.add_argument("--no-keras", action="store_true", help="skip the TensorFlow float32 comparison")
-    models_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
-    models_bench.set_defaults(func=_bench_models)
-
-    quantize = commands.add_parser("quantize", help="a .keras image model to LiteRT int8/dynamic/fp16 with a card")
-    quantize.add_argument("model", type=Path, metavar="MODEL", help="a .keras model (image, or image + style)")
-    quantize.add_argument("--mode", choices=("int8", "dynamic", "fp16"), default="int8")
-    quantize.add_argument("--calibration", type=Path, metavar="DIR",
-                          help="real images to calibrate with (default: the cached training crops)")
-    quantize.add_argument("--size", type=int, help="input size in pixels when the model's is free (default 256 "
-                          "for the style model)")
-    quantize.add_argument("--out", type=Path, help="the .tflite to write (default MODEL_MODE.tflite beside it)")
-    quantize.set_defaults(func=_quantize)
-
-    evaluate = commands.add_parser("eval", help="quality of a model family on held-out data (table; --json)")
-    evals = evaluate.add_subparsers(dest="eval", metavar="FAMILY", required=True)
-    eval_style = evals.add_parser("style", help="style/content distance vs the teacher, temporal error, settling")
-    eval_style.add_argument("--model", type=Path, help="a style .tflite (default: the shipped int8 model)")
-    eval_style.add_argument("--photos", type=int, help="use only this many held-out photos")
-    eval_style.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
-    eval_style.add_argument("--sheet", type=Path, metavar="JPG", help="also write held-out photos beside "
-                            "their paintings (docs/style_sheet.jpg)")
-    eval_style.set_defaults(func=_eval_style)
+    for provider in command_providers():
+        provider(cli)
 
     devices = commands.add_parser("devices", help="list cameras, audio devices and displays")
     devices.add_argument("--json", type=Path, metavar="PATH", help="also write the list as JSON")
     devices.set_defaults(func=_devices)
     return parser
+
+
+class Commands:
+    """Where command providers add their commands: the engine's own, and those
+    of other packages found through the entry point group `tensorstage.commands`
+    (the model families' `data`, `train`, `eval`, `quantize`, `bench models`)."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction) -> None:
+        self._root = subparsers
+        self._groups: dict[str, argparse._SubParsersAction] = {}
+
+    def group(self, name: str, help: str = "") -> argparse._SubParsersAction:
+        """The subcommands of `tensorstage NAME WHAT`, made on first use."""
+        if name not in self._groups:
+            parser = self._root.add_parser(name, help=help)
+            self._groups[name] = parser.add_subparsers(dest=f"{name}_command", metavar="WHAT", required=True)
+        return self._groups[name]
+
+    def command(self, name: str, help: str) -> argparse.ArgumentParser:
+        return self._root.add_parser(name, help=help)
+
+
+def command_providers() -> list:
+    """`register(cli)` functions of installed packages (entry points, cheap to
+    import: they must not import TensorFlow)."""
+    from importlib.metadata import entry_points
+    providers = []
+    for entry in sorted(entry_points(group="tensorstage.commands"), key=lambda e: e.name):
+        try:
+            providers.append(entry.load())
+        except Exception as error:  # noqa: BLE001 - a broken plug-in must not take the command away
+            print(f"tensorstage: commands from {entry.value} not loaded: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+    return providers
 
 
 def resolve_patch(name: str) -> Path:
@@ -201,9 +170,16 @@ def _check(args: argparse.Namespace) -> int:
             for problem in error.problems:
                 print(problem, file=sys.stderr)
             continue
+        _say_plugin_problems()
         print(f"{path}: ok ({len(patch.nodes)} nodes, {len(patch.exposed_params())} exposed parameters, "
               f"{len(patch.scenes)} scenes)")
     return 1 if failed else 0
+
+
+def _say_plugin_problems() -> None:
+    from engine.node import discover
+    for problem in getattr(discover, "problems", []):
+        print(f"tensorstage: {problem}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -225,6 +201,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"bundled patches: {', '.join(bundled_patches())}", file=sys.stderr)
         return 1
 
+    _say_plugin_problems()
     from engine.osc.bridge import OscBridge, osc_config
     try:
         config = osc_config(patch, args.osc_in, args.osc_out, args.no_osc)
@@ -327,88 +304,6 @@ def _bench_audio(args: argparse.Namespace) -> int:
     from engine.bench.audio import main as bench_audio
     return bench_audio(args.seconds, args.blocks, args.json, args.design, args.streams, args.buffer_blocks,
                        not args.normal_priority)
-
-
-def _data_prepare(args: argparse.Namespace) -> int:
-    from models.common import data
-    try:
-        figures = data.prepare(args.sizes, args.crops_per_image, cache=args.cache, packages=args.packages)
-    except data.DataError as exc:
-        print(f"tensorstage data prepare: {exc}", file=sys.stderr)
-        return 1
-    print(f"data: {figures['photos']} photos -> {data.cache_dir(args.cache)}")
-    for split in data.SPLITS:
-        sizes = ", ".join(f"{figures[f'{split}_{size}_crops']} at {size}px" for size in args.sizes)
-        print(f"  {split:<10} {figures[f'{split}_photos']:>3} photos: {sizes}")
-    return 0
-
-
-def _data_audio(args: argparse.Namespace) -> int:
-    from models.common import audio_data
-    instruments = [i.strip() for i in args.instruments.split(",") if i.strip()]
-    unknown = [i for i in instruments if i not in audio_data.INSTRUMENTS]
-    if unknown:
-        print(f"tensorstage data audio: unknown instrument {unknown[0]!r}; choose from "
-              f"{', '.join(audio_data.INSTRUMENTS)}", file=sys.stderr)
-        return 2
-    try:
-        figures = audio_data.prepare(args.tunes, instruments, cache=args.cache, max_seconds=args.seconds)
-    except audio_data.AudioDataError as exc:
-        print(f"tensorstage data audio: {exc}", file=sys.stderr)
-        return 1
-    print(f"audio data: {figures['tunes']} tunes x {len(instruments)} instruments = {figures['files']} files "
-          f"({figures['train_files']} train, {figures['validation_files']} validation, "
-          f"{figures['test_files']} test; {figures['skipped']} tunes skipped), soundfont {figures['soundfont']}")
-    return 0
-
-
-def _data_manifest(args: argparse.Namespace) -> int:
-    from models.common import data
-    found = {e.id: e for e in data.discover()}
-    committed = {e.id: e for e in data.read_manifest()}
-    if args.write:
-        # Keep committed entries whose package is not installed here: the split is shared.
-        kept = [e for i, e in committed.items() if i not in found]
-        data.write_manifest(sorted(kept + list(found.values()), key=lambda e: e.id))
-        print(f"{data.MANIFEST}: {len(found)} found here, {len(kept)} kept from packages not installed")
-        return 0
-    new = sorted(set(found) - set(committed))
-    changed = sorted(i for i in set(found) & set(committed) if found[i] != committed[i])
-    absent = sorted(set(committed) - set(found))
-    print(f"{data.MANIFEST}: {len(committed)} entries; on this machine {len(found)}")
-    for label, ids in (("not in the manifest", new), ("differs from the manifest", changed),
-                       ("not installed here", absent)):
-        if ids:
-            print(f"  {label}: {len(ids)} (e.g. {ids[0]})")
-    missing = data.missing_packages(committed.values())
-    if missing:
-        print(f"  to install the rest: {data.install_hint(missing)}")
-    return 1 if new or changed else 0
-
-
-def _bench_models(args: argparse.Namespace) -> int:
-    from engine.bench.models import main as bench_models
-    return bench_models(args.frames, args.json, keras=not args.no_keras)
-
-
-def _quantize(args: argparse.Namespace) -> int:
-    from engine.runtime.quantize import main as quantize
-    return quantize(args.model, args.mode, args.out, args.calibration, args.size)
-
-
-def _eval_style(args: argparse.Namespace) -> int:
-    from models.style.eval import contact_sheet, main as eval_style
-    if args.sheet:
-        print(f"wrote {contact_sheet(args.sheet, args.model)}")
-    return eval_style(args.model, args.json, args.photos)
-
-
-def _train_style(args: argparse.Namespace) -> int:
-    from models.style.train import Settings, main as train_style
-    settings = Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
-                        batch=args.batch, crop=args.crop, packages=args.packages,
-                        channels=tuple(int(c) for c in args.channels.split(",")), gram_weight=args.gram_weight)
-    return train_style(args.style, settings)
 
 
 def _devices(args: argparse.Namespace) -> int:

@@ -495,15 +495,39 @@ class Engine:
         speakers (positive: picture late), from capture to output on the one
         engine clock: the video sink's median latency minus the speakers' median
         latency plus their device and ring latency. None without both."""
-        video = [r for r in self.runners.values() if r.decl.type in ("window", "recorder")
-                 and r.stats.latency_ms.percentile(50) is not None]
-        audio = [r for r in self.runners.values() if r.decl.type == "speakers"
-                 and r.stats.latency_ms.percentile(50) is not None and hasattr(r.node, "latency_ms")]
+        measured = [r for r in self.runners.values() if r.stats.latency_ms.percentile(50) is not None]
+        video = [r for r in measured if r.node.presents == "video"]
+        audio = [r for r in measured if r.node.presents == "audio"]
         if not video or not audio:
             return None
-        picture = max(r.stats.latency_ms.percentile(50) for r in video)
-        sound = max(r.stats.latency_ms.percentile(50) + r.node.latency_ms() for r in audio)
+        picture = max(r.stats.latency_ms.percentile(50) + r.node.output_latency_ms() for r in video)
+        sound = max(r.stats.latency_ms.percentile(50) + r.node.output_latency_ms() for r in audio)
         return picture - sound
+
+    def status(self) -> dict[str, int | float]:
+        """The figures node types declare for the status stream, combined over
+        the running nodes (`StatusFigure.combine`)."""
+        combined: dict[str, int | float] = {}
+        for runner in self.runners.values():
+            declared = {f.address: f for f in runner.node.declared_status(self.patch.audio)}
+            if not declared:
+                continue
+            try:
+                values = runner.node.status()
+            except Exception as error:  # noqa: BLE001 - a figure is not worth a heartbeat
+                self.events.add(ERROR, runner.name, f"status failed: {_explain(error)}")
+                continue
+            for address, value in values.items():
+                figure = declared.get(address)
+                if figure is None:
+                    continue
+                value = int(value) if figure.type_tag == "i" else float(value)
+                if address not in combined:
+                    combined[address] = value
+                else:
+                    combined[address] = max(combined[address], value) if figure.combine == "max" \
+                        else combined[address] + value
+        return combined
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {name: runner.snapshot() for name, runner in self.runners.items()}

@@ -14,6 +14,16 @@ and its parameters (live, smoothed), then implements `open`, `process`, `close`:
 
 A node with no inputs is a source and gets a thread of its own; every other node
 runs in a worker behind latest-wins mailboxes (see graph.py).
+
+What is particular to a node type is declared on its class, so no core module
+names a node type: `swappable` options (changed over OSC, to files of
+`swap_suffixes` only), `presents` ("video" or "audio": a sink the picture or the
+sound reaches the audience through, for the A/V offset) with the latency it adds
+(`output_latency_ms`), and `status_figures` it adds to the heartbeat.
+
+Node types are discovered: every module in engine/sources, engine/processors
+and engine/sinks, and the modules other packages name in the entry point group
+`tensorstage.nodes` (pyproject.toml), are imported and register their classes.
 """
 
 from __future__ import annotations
@@ -51,6 +61,19 @@ class Option:
     choices: tuple[Any, ...] = ()
     min: float | None = None
     max: float | None = None
+    # "param": the value names another node's parameter ("node.param"), checked
+    # against the patch when it loads (a control stream driving it).
+    refers_to: str = ""
+
+
+@dataclass(frozen=True)
+class StatusFigure:
+    """A figure a node type adds to the status stream, `/tensorstage/<address>`;
+    the values of every node that declares it are summed (or the largest taken)."""
+    address: str
+    type_tag: str                   # "i" or "f"
+    description: str
+    combine: str = "sum"            # "sum" or "max"
 
 
 @dataclass
@@ -77,6 +100,10 @@ class Node:
     outputs: ClassVar[tuple[Port, ...]] = ()
     options: ClassVar[dict[str, Option]] = {}
     params: ClassVar[dict[str, ParamSpec]] = {}
+    swappable: ClassVar[frozenset[str]] = frozenset()     # options /tensorstage/swap may change
+    swap_suffixes: ClassVar[tuple[str, ...]] = ()        # ... to files (or folders) named so
+    presents: ClassVar[str | None] = None                 # "video" or "audio": the audience sees or hears it here
+    status_figures: ClassVar[tuple[StatusFigure, ...]] = ()
 
     def __init__(self, name: str, options: dict[str, Any], params: ParamView,
                  context: EngineContext | None = None) -> None:
@@ -110,6 +137,20 @@ class Node:
         """Called on the node's thread when nothing has arrived for a while
         (10-100 ms): keeps a window responsive and lets it show 'no signal'."""
 
+    def output_latency_ms(self) -> float:
+        """A presenting sink: how long after `process` the audience meets the value
+        (the speakers' device buffer and ring; 0 for a window)."""
+        return 0.0
+
+    def status(self) -> dict[str, float]:
+        """Current values of the declared `status_figures`, by address."""
+        return {}
+
+    @classmethod
+    def declared_status(cls, audio: dict[str, Any]) -> tuple[StatusFigure, ...]:
+        """The status figures of this node type in a patch with these [audio] settings."""
+        return cls.status_figures
+
     # Helpers -------------------------------------------------------------------
     def report(self, message: str) -> None:
         """Tell the performer something changed (a fallback, a reconnect)."""
@@ -130,33 +171,10 @@ class Node:
 
 
 _REGISTRY: dict[str, type[Node]] = {}
-
-# Modules whose nodes a patch can name. Importing them must stay cheap: heavy
-# libraries (TensorFlow, LiteRT, PortAudio) are imported inside `open`.
-_NODE_MODULES = (
-    "engine.sources.test_pattern",
-    "engine.sources.camera",
-    "engine.sources.video_file",
-    "engine.sources.tone",
-    "engine.sources.audio_file",
-    "engine.sources.microphone",
-    "engine.processors.color_adjust",
-    "engine.processors.mirror",
-    "engine.processors.fit",
-    "engine.processors.grayscale",
-    "engine.processors.mix",
-    "engine.processors.trail",
-    "engine.processors.video_analysis",
-    "engine.processors.stall",
-    "engine.processors.audio_analysis",
-    "engine.processors.image_model",
-    "engine.processors.style",
-    "engine.processors.control_map",
-    "engine.processors.sequence_model",
-    "engine.sinks.recorder",
-    "engine.sinks.window",
-    "engine.sinks.speakers",
-)
+# Packages whose every module may hold node types. Importing them must stay
+# cheap: heavy libraries (TensorFlow, LiteRT, PortAudio) are imported in `open`.
+NODE_PACKAGES = ("engine.sources", "engine.processors", "engine.sinks")
+ENTRY_POINT_GROUP = "tensorstage.nodes"
 _loaded = False
 
 
@@ -174,8 +192,28 @@ def register(cls: type[Node]) -> type[Node]:
 def node_types() -> dict[str, type[Node]]:
     global _loaded
     if not _loaded:
-        import importlib
-        for module in _NODE_MODULES:
-            importlib.import_module(module)
         _loaded = True
+        discover()
     return _REGISTRY
+
+
+def discover() -> list[str]:
+    """Import every node module (the engine's packages, then other packages'
+    entry points); returns a line for each plug-in that failed to load."""
+    import importlib
+    import pkgutil
+    from importlib.metadata import entry_points
+
+    for package_name in NODE_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            importlib.import_module(f"{package_name}.{info.name}")
+    problems = []
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            entry.load()
+        except Exception as error:  # noqa: BLE001 - a broken plug-in must not take the engine down
+            problems.append(f"node types from {entry.value} ({entry.name}) not loaded: "
+                            f"{type(error).__name__}: {error}")
+    discover.problems = problems
+    return problems

@@ -38,6 +38,8 @@ OSC_KEYS = {  # key: (expected kind, what it is)
     "query": (bool, "serve OSCQuery (HTTP, same port number as OSC) for discovery"),
     "process": (bool, "the OSC server in a process of its own (default; a flood costs the engine less); "
                       "false: in a thread"),
+    "swap_roots": (list, "folders /tensorstage/swap may load models from, besides the patch's folder and the "
+                         "shipped models"),
 }
 AUDIO_KEYS = {
     "process": (bool, "the sound devices in a process of their own (default: the engine's Python work cannot "
@@ -382,20 +384,22 @@ class _Validator:
         return ordered
 
     def targets(self, nodes: dict[str, NodeDecl], broken: set[str]) -> None:
-        """A node that drives another node's parameter (control_map) must name one that exists."""
+        """An option that names another node's parameter (`refers_to="param"`,
+        e.g. control_map's target) must name one that exists."""
         for decl in nodes.values():
-            target = decl.options.get("target") if decl.type == "control_map" else None
-            if not target or target.count(".") != 1:
-                continue                       # its own check_options reported it
-            node, param = target.split(".")
-            if node in broken:
-                continue
-            if node not in nodes:
-                self.node_problem(decl.name, "target", f"no node {node!r}{_suggest(node, list(nodes))}")
-            elif param not in nodes[node].params:
-                self.node_problem(decl.name, "target", f"node {node!r} has no parameter {param!r}"
-                                  f"{_suggest(param, list(nodes[node].params))}; its parameters are: "
-                                  f"{', '.join(nodes[node].params) or 'none'}")
+            for key, option in decl.node_class.options.items():
+                target = decl.options.get(key) if option.refers_to == "param" else None
+                if not isinstance(target, str) or target.count(".") != 1:
+                    continue                       # its own check_options reported it
+                node, param = target.split(".")
+                if node in broken:
+                    continue
+                if node not in nodes:
+                    self.node_problem(decl.name, key, f"no node {node!r}{_suggest(node, list(nodes))}")
+                elif param not in nodes[node].params:
+                    self.node_problem(decl.name, key, f"node {node!r} has no parameter {param!r}"
+                                      f"{_suggest(param, list(nodes[node].params))}; its parameters are: "
+                                      f"{', '.join(nodes[node].params) or 'none'}")
 
     def scenes(self, data: Any, nodes: dict[str, NodeDecl], broken: set[str]) -> dict[str, dict[str, Any]]:
         if not isinstance(data, dict):

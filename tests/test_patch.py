@@ -240,7 +240,7 @@ def test_osc_settings_are_checked(tmp_path):
     assert problems(tmp_path, text) == [
         'show.toml: key "osc.send_to": expected a list, got the string \'127.0.0.1:9001\'',
         'show.toml: key "osc.bundel": unknown key; did you mean "bundle"?; [osc] has: listen, send_to, '
-        'allow, streams, bundle, heartbeat_s, query, process']
+        'allow, streams, bundle, heartbeat_s, query, process, swap_roots']
 
 
 def test_audio_settings_are_checked(tmp_path):

@@ -32,6 +32,7 @@ from engine.audio import device, stream
 from engine.audio.feed import OPEN, InputFeed, OutputFeed, SideMemory
 from engine.audio.stream import INPUT, DeviceLost, Side
 from engine.clock import now_us
+from engine.node import StatusFigure
 
 REALTIME_PRIORITY = 20       # SCHED_FIFO: above all ordinary work, below the sound server's own threads (88 here)
 NICE = -10                   # where real-time is not allowed, a higher share of the CPU
@@ -414,6 +415,15 @@ def audio_process_restarts() -> int:
     answering, or held a stuck stream): for the status stream."""
     host = _hosts.get(False)
     return len(host.restart_reasons) if isinstance(host, ProcessHost) else 0
+
+
+RESTARTS = StatusFigure("audio/restarts", "i", "times the audio process was started again (it died, stopped "
+                        "answering, or PortAudio got stuck in a driver)", combine="max")
+
+
+def audio_process_status(audio: dict) -> tuple[StatusFigure, ...]:
+    """The audio process's figure, for the nodes that use it (a patch's [audio] process)."""
+    return (RESTARTS,) if audio.get("process", True) else ()
 
 
 def audio_host(in_process: bool) -> LocalHost | ProcessHost:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.osc.patterns import matches
+from engine.node import StatusFigure
 from engine.packet import CONTROL
 from engine.params import BOOL, CHOICE, FLOAT, INT, ParamSpec
 from engine.patch import Patch
@@ -63,14 +64,10 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
         ("osc/ignored", "i", "OSC messages ignored (unknown address, bad type, malformed)"),
     ]
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
-    types = {d.type for d in patch.nodes.values()}
-    if "speakers" in types:
-        out.append(OscAddress(f"{STATUS_PREFIX}/xruns", OUT, "i", "audio output underflows since start (ring, "
-                              "PortAudio's flags and callbacks later than the device buffer)", "status"))
-    if types & {"speakers", "microphone"} and patch.audio.get("process", True):
-        out.append(OscAddress(f"{STATUS_PREFIX}/audio/restarts", OUT, "i", "times the audio process was started "
-                              "again (it died, stopped answering, or PortAudio got stuck in a driver)", "status"))
-    if types & {"window", "recorder"} and "speakers" in types:
+    out += [OscAddress(f"{STATUS_PREFIX}/{figure.address}", OUT, figure.type_tag, figure.description, "status")
+            for figure in declared_status(patch).values()]
+    presents = {d.node_class.presents for d in patch.nodes.values()}
+    if {"video", "audio"} <= presents:
         out.append(OscAddress(f"{STATUS_PREFIX}/av_offset_ms", OUT, "f", "how much later the picture reaches the "
                               "screen than the sound the speakers (ms, capture to output)", "status"))
     for name in patch.nodes:
@@ -83,10 +80,24 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
     return out
 
 
+def declared_status(patch: Patch) -> dict[str, StatusFigure]:
+    """The status figures the patch's node types declare, by address (once each)."""
+    figures: dict[str, StatusFigure] = {}
+    for decl in patch.nodes.values():
+        for figure in decl.node_class.declared_status(patch.audio):
+            figures.setdefault(figure.address, figure)
+    return figures
+
+
+def swappable_nodes(patch: Patch) -> dict[str, frozenset[str]]:
+    """Nodes whose options may be swapped over OSC, with those options."""
+    return {name: d.node_class.swappable for name, d in patch.nodes.items() if d.node_class.swappable}
+
+
 def address_space(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[OscAddress]:
     addresses = [OscAddress(f"/{key}", IN, _TYPE_TAGS[spec.type], spec.description, "param", spec)
                  for key, spec in patch.exposed_params().items()]
-    model_nodes = [d.name for d in patch.nodes.values() if d.type in ("image_model", "style")]
+    model_nodes = swappable_nodes(patch)
     addresses += [
         OscAddress("/tensorstage/swap", IN, "ss", "load another model into a model node (NODE PATH): it opens "
                    "beside the running one and crossfades in; a model that fails to load leaves the running one",

@@ -120,10 +120,13 @@ class OscBridge:
         return taps
 
     def _swap(self, node: str, path: str) -> None:
-        """/tensorstage/swap NODE PATH: the model node reloads beside itself and crossfades."""
+        """/tensorstage/swap NODE PATH: the model node reloads beside itself and
+        crossfades; ValueError when the swap is not allowed (engine/swap.py)."""
         from engine.patch import PatchError
+        from engine.swap import SWAP_OPTION, check_swap
+        model = check_swap(self.engine.patch, node, path)
         try:
-            self.engine.change_option(node, "path", path)
+            self.engine.change_option(node, SWAP_OPTION, str(model))
         except PatchError as error:
             raise ValueError(str(error).splitlines()[0]) from None
 
@@ -141,15 +144,7 @@ class OscBridge:
             (f"{STATUS_PREFIX}/dropped", (sum(f["dropped"] for f in nodes.values()),)),
             (f"{STATUS_PREFIX}/osc/ignored", (self.server.ignored if self.server else 0,)),
         ]
-        speakers = [r.node for r in self.engine.runners.values() if r.decl.type == "speakers"
-                    and hasattr(r.node, "ring")]
-        if speakers:
-            xruns = sum(n.xruns for n in speakers)
-            messages.append((f"{STATUS_PREFIX}/xruns", (int(xruns),)))
-        patch = self.engine.patch
-        if patch.audio.get("process", True) and {d.type for d in patch.nodes.values()} & {"speakers", "microphone"}:
-            from engine.audio.host import audio_process_restarts
-            messages.append((f"{STATUS_PREFIX}/audio/restarts", (audio_process_restarts(),)))
+        messages += [(f"{STATUS_PREFIX}/{address}", (value,)) for address, value in self.engine.status().items()]
         offset = self.engine.av_offset_ms()
         if offset is not None:
             messages.append((f"{STATUS_PREFIX}/av_offset_ms", (round(float(offset), 2),)))

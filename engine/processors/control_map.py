@@ -27,7 +27,8 @@ class ControlMapNode(Node):
     inputs = (Port("value", CONTROL),)
     outputs = ()
     options = {
-        "target": Option(str, "", "the parameter to drive, as node.param (e.g. style.strength)"),
+        "target": Option(str, "", "the parameter to drive, as node.param (e.g. style.strength)",
+                         refers_to="param"),
         "in_low": Option(float, 0.0, "input value that maps to out_low"),
         "in_high": Option(float, 1.0, "input value that maps to out_high"),
         "out_low": Option(float, 0.0, "parameter value at in_low"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from engine.node import Node, Option, Port, register
 from engine.packet import CONTROL, Packet
@@ -23,6 +22,8 @@ class SequenceModelNode(Node):
         "path": Option(str, "", "a sequence model .tflite (inputs x, state_0..; outputs y, state_0..)"),
         "threads": Option(int, 1, "inference threads", min=1, max=64),
     }
+    swappable = frozenset({"path"})
+    swap_suffixes = (".tflite",)
     params = {"reset": ParamSpec(BOOL, False, "switch on to clear the model's state")}
 
     @classmethod

@@ -4,8 +4,8 @@ the state, so it can reset it, keep it across a swap, or crossfade it.
 
 The LiteRT file carries a signature whose inputs are `x` and `state_0`,
 `state_1`, ... and whose outputs are `y` and the same `state_k` names. Freeze
-the weights to constants before converting (`convert_variables_to_constants_v2`):
-a converted GRU with variables outputs NaN (DESIGN.md).
+the weights to constants before converting (models/common/sequence_export.py):
+a converted GRU with variables outputs NaN.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.runtime.models import ModelError
+from engine.runtime.backend import ModelError
 
 
 class SequenceModel:
@@ -65,32 +65,3 @@ class SequenceModel:
             raise ModelError(f"{self.path}: the step gave NaN or inf (state reset); were the weights "
                              "frozen to constants before converting?")
         return y
-
-
-def export_sequence_model(step, path: Path) -> Path:
-    """Write a LiteRT sequence model from a `tf.function` step with an input
-    signature (x, state_0, ...) returning {"y": ..., "state_0": ..., ...}:
-    weights frozen to constants, then saved with a named signature and
-    converted, so the file keeps the x / y / state_k names. Offline only
-    (imports TensorFlow)."""
-    import tempfile
-
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    concrete = step.get_concrete_function()
-    frozen = convert_variables_to_constants_v2(concrete)
-    specs = [tf.TensorSpec(s.shape, s.dtype, name=s.name) for s in concrete.structured_input_signature[0]]
-
-    @tf.function(input_signature=specs)
-    def serve(*args):
-        return tf.nest.pack_sequence_as(concrete.structured_outputs, frozen(*args))
-
-    module = tf.Module()
-    module.serve = serve
-    with tempfile.TemporaryDirectory() as folder:
-        tf.saved_model.save(module, folder, signatures={"serving_default": serve})
-        flat = tf.lite.TFLiteConverter.from_saved_model(folder).convert()
-    path = Path(path)
-    path.write_bytes(flat)
-    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.runtime.models import TENSORFLOW, ModelError
+from engine.runtime.backend import TENSORFLOW, ModelError
 
 FLOAT32_LAYERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "InstanceNormalization",
                   "ConditionalInstanceNorm")
@@ -58,7 +58,7 @@ class TensorFlowModel:
 class TensorFlowStyleModel:
     """A multi-style `.keras` network (image + style weights in) on TensorFlow:
     float16 and XLA on a GPU, float32 on a CPU. Same call as the LiteRT
-    StyleModel: RGB uint8 and weights in, RGB uint8 out."""
+    LiteRTStyleModel: RGB uint8 and weights in, RGB uint8 out."""
 
     backend = TENSORFLOW
 
@@ -66,7 +66,7 @@ class TensorFlowStyleModel:
         import keras
         import tensorflow as tf
 
-        import models.style.network  # noqa: F401 - registers ConditionalInstanceNorm
+        import engine.runtime.layers  # noqa: F401 - registers ConditionalInstanceNorm
 
         try:
             model = keras.models.load_model(str(path), compile=False)

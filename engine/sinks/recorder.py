@@ -130,6 +130,7 @@ class WavRecorder:
 @register
 class RecorderSink(Node):
     type_name = "recorder"
+    presents = "video"
     description = "Records video to an mp4 file and, when connected, sound to a wav beside it; capped."
     inputs = (Port("video", VIDEO, optional=True),
               Port("audio", AUDIO, "recorded to a .wav next to the .mp4", optional=True))

@@ -18,11 +18,11 @@ import numpy as np
 
 from engine.audio.device import AUDIO_OPTIONS_HELP
 from engine.audio.feed import CALLBACKS, DEVICE_XRUNS, LATE, PLAYING, SideMemory
-from engine.audio.host import StreamHandle, audio_host
+from engine.audio.host import StreamHandle, audio_host, audio_process_restarts, audio_process_status
 from engine.audio.safety import SpeakerSafety
 from engine.audio.stream import DUPLEX_HELP, OUTPUT, DeviceLost
 from engine.clock import now_us
-from engine.node import Node, Option, Port, register
+from engine.node import Node, Option, Port, StatusFigure, register
 from engine.packet import AUDIO, Packet
 from engine.params import BOOL, FLOAT, ParamSpec
 
@@ -33,6 +33,9 @@ REPORT_FAILURES_EVERY_US = 60_000_000
 @register
 class SpeakersSink(Node):
     type_name = "speakers"
+    presents = "audio"
+    status_figures = (StatusFigure("xruns", "i", "audio output underflows since start (ring, PortAudio's flags "
+                                   "and callbacks later than the device buffer)"),)
     description = "Plays an audio stream on an output device, through speaker safety."
     inputs = (Port("audio", AUDIO),)
     options = {
@@ -163,6 +166,19 @@ class SpeakersSink(Node):
             self._cannot_open(error)
         if prefilled and not self.playing and self.device_stream.is_open:
             self.memory.counters[PLAYING] = 1
+
+    @classmethod
+    def declared_status(cls, audio: dict) -> tuple[StatusFigure, ...]:
+        return cls.status_figures + audio_process_status(audio)
+
+    def status(self) -> dict[str, float]:
+        figures = {"audio/restarts": audio_process_restarts()}
+        if hasattr(self, "ring"):
+            figures["xruns"] = self.xruns
+        return figures
+
+    def output_latency_ms(self) -> float:
+        return self.latency_ms()
 
     def latency_ms(self) -> float:
         """Device latency plus what waits in the ring."""

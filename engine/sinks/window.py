@@ -37,6 +37,7 @@ _WINDOW_USERS: dict[str, int] = {}
 @register
 class WindowSink(Node):
     type_name = "window"
+    presents = "video"
     description = "Shows a video stream in a window (fullscreen on a projector), or records it headless."
     inputs = (Port("video", VIDEO),)
     options = {

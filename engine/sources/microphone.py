@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from engine.audio.device import AUDIO_OPTIONS_HELP
 from engine.audio.feed import DEVICE_XRUNS, SideMemory
-from engine.audio.host import StreamHandle, audio_host
+from engine.audio.host import StreamHandle, audio_host, audio_process_restarts, audio_process_status
 from engine.audio.stream import DUPLEX_HELP, INPUT, DeviceLost
 from engine.clock import now_us
 from engine.node import Node, Option, Port, register
@@ -38,6 +38,13 @@ class MicrophoneSource(Node):
                                         "every `retry_s`"),
         "retry_s": Option(float, 5.0, "how often an optional microphone looks for a device", min=0.5, max=600),
     }
+
+    @classmethod
+    def declared_status(cls, audio: dict) -> tuple:
+        return audio_process_status(audio)
+
+    def status(self) -> dict[str, float]:
+        return {"audio/restarts": audio_process_restarts()}
 
     def open(self) -> None:
         self.host = audio_host(not self.context.audio_process)

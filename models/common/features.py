@@ -17,7 +17,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 
 STYLE_LAYERS = ("block1_expand", "block3_expand", "block5_expand", "block8_expand")
 CONTENT_LAYERS = ("block5_expand",)

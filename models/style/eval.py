@@ -50,10 +50,12 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
         progress=print) -> dict:
     import cv2
 
-    from engine.processors.style import DEFAULT_STABILIZE, SHIPPED, Stabilizer, style_names
+    from engine.processors.style import SHIPPED
+    from engine.runtime.models import style_names
+    from engine.runtime.stabilizer import DEFAULT_STABILIZE, Stabilizer
     from models.common import metrics
     from models.common.teacher import Teacher, center_square
-    from models.style.export import StyleModel
+    from engine.runtime.litert import LiteRTStyleModel as StyleModel
     from models.style.train import load_style
 
     started = time.monotonic()
@@ -171,10 +173,11 @@ def contact_sheet(path: Path, model_path: Path | None = None, photo_ids=("scikit
     blend: the README's picture."""
     import cv2
 
-    from engine.processors.style import SHIPPED, style_names
+    from engine.processors.style import SHIPPED
+    from engine.runtime.models import style_names
     from models.common import data
     from models.common.teacher import center_square
-    from models.style.export import StyleModel
+    from engine.runtime.litert import LiteRTStyleModel as StyleModel
 
     model_path = Path(model_path or SHIPPED.with_name("style_int8.tflite"))
     model = StyleModel(model_path, threads=2)

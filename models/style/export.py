@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.runtime.models import from_tensor, to_tensor
 
 
 def _signature(model, size: int, num_styles: int):
@@ -96,36 +95,3 @@ def export(model, out_dir: Path, size: int = 256, calibration_crops: np.ndarray 
         paths["int8"] = out_dir / f"{stem}_int8{suffix}.tflite"
         paths["int8"].write_bytes(converter.convert())
     return paths
-
-
-class StyleModel:
-    """Runs an exported style model on LiteRT: RGB uint8 in, RGB uint8 out,
-    style weights (any non-negative vector; normalised to sum to 1)."""
-
-    backend = "litert"
-
-    def __init__(self, path: Path, threads: int = 1):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.path = Path(path)
-        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self.interpreter.allocate_tensors()
-        inputs = self.interpreter.get_input_details()
-        self.image_in = next(d for d in inputs if len(d["shape"]) == 4)
-        self.style_in = next(d for d in inputs if len(d["shape"]) == 2)
-        self.out = self.interpreter.get_output_details()[0]
-        self.size = int(self.image_in["shape"][1])
-        self.num_styles = int(self.style_in["shape"][1])
-
-    def __call__(self, rgb: np.ndarray, weights) -> np.ndarray:
-        w = np.asarray(weights, np.float32).reshape(1, -1)
-        w = w / max(float(w.sum()), 1e-6)
-        image = rgb.astype(np.float32)[None] / 255.0
-        self.interpreter.set_tensor(self.image_in["index"], to_tensor(self.image_in, image))
-        self.interpreter.set_tensor(self.style_in["index"], to_tensor(self.style_in, w))
-        self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self.out["index"])[0]
-        if y.dtype == np.uint8 and self.out["quantization"][1] == 0 and \
-                abs(self.out["quantization"][0] * 255 - 1) < 1e-3:
-            return y.copy()
-        return np.clip(from_tensor(self.out, y) * 255 + 0.5, 0, 255).astype(np.uint8)

@@ -20,39 +20,12 @@ Output: (N, H, W, 3) RGB in [0, 1].
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import layers
+
+from engine.runtime.layers import ConditionalInstanceNorm  # the runtime loads .keras files without this module
 
 CHANNELS = (16, 32, 64)
 RESIDUAL_BLOCKS = 5
-
-
-@keras.saving.register_keras_serializable(package="tensorstage")
-class ConditionalInstanceNorm(layers.Layer):
-    """Instance norm whose scale and shift are the style-weighted sum of one
-    (scale, shift) pair per style."""
-
-    def __init__(self, num_styles: int, epsilon: float = 1e-3, **kwargs):
-        super().__init__(**kwargs)
-        self.num_styles = num_styles
-        self.epsilon = epsilon
-
-    def build(self, input_shape):
-        channels = input_shape[0][-1]
-        self.scale = self.add_weight(shape=(self.num_styles, channels), initializer="ones", name="scale")
-        self.shift = self.add_weight(shape=(self.num_styles, channels), initializer="zeros", name="shift")
-
-    def call(self, inputs):
-        x, weights = inputs
-        mean = ops.mean(x, axis=(1, 2), keepdims=True)
-        centred = x - mean
-        variance = ops.mean(centred * centred, axis=(1, 2), keepdims=True)
-        normed = centred * ops.rsqrt(variance + self.epsilon)
-        scale = ops.matmul(weights, self.scale)[:, None, None, :]
-        shift = ops.matmul(weights, self.shift)[:, None, None, :]
-        return normed * scale + shift
-
-    def get_config(self):
-        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
 
 
 def build(num_styles: int, size: int | None = None, name: str = "style_net",

@@ -75,6 +75,13 @@ def load_style(spec: str) -> Style:
         if entry.id == spec:
             if entry.split == "test":
                 raise ValueError(f"style {spec!r} is a held-out test file and may not be trained on")
+            try:
+                present = data.resolve(entry).exists()
+            except data.DataError:
+                present = False
+            if not present:
+                raise ValueError(f"style {spec!r}: its package {entry.package} is not installed here "
+                                 f"({data.install_hint([entry.package])})")
             return Style(Path(entry.id).stem, data.load_rgb(data.resolve(entry)), entry.id, entry.licence, spec)
     path = Path(spec)
     if not path.exists():

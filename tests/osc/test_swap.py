@@ -22,7 +22,7 @@ def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_pat
     second = tmp_path / "second.tflite"
     shutil.copy(CONVNET, second)
     port = free_udp_port()
-    patch = parse_patch(PATCH.format(model=CONVNET))
+    patch = parse_patch(PATCH.format(model=CONVNET), path=tmp_path / "patch.toml")   # swaps from its folder
     assert "/tensorstage/swap" in {a.address for a in address_space(patch)}
     eng = Engine(patch, events=EventLog())
     bridge = OscBridge(eng, OscConfig(listen=("127.0.0.1", port), query=False, process=process))
@@ -40,7 +40,9 @@ def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_pat
         run_until(eng, lambda: False, 0.5)
         assert len(RECEIVED["out"]) > received + 5                  # the stream went on
 
-        client.sendto(encode("/tensorstage/swap", "style", str(tmp_path / "typo.tflite")), ("127.0.0.1", port))
+        broken = tmp_path / "broken.tflite"
+        broken.write_bytes(b"not a model")
+        client.sendto(encode("/tensorstage/swap", "style", str(broken)), ("127.0.0.1", port))
         assert run_until(eng, lambda: any("rejected" in m for m in eng.events.messages("reload")), 10)
         assert eng.runners["style"].node is swapped                 # the working model stays
 
@@ -49,7 +51,7 @@ def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_pat
         run_until(eng, lambda: bridge.server.counts["bad_args"] >= 2, 5)
         assert bridge.server.by_address["/tensorstage/swap"]["bad_args"] == 2
         messages = eng.events.messages("osc")      # (OSC complaints are rate-limited per address)
-        assert any("a test_pattern node has no option 'path'" in m for m in messages), messages
+        assert any("node 'pattern' (test_pattern) has no model to swap" in m for m in messages), messages
         with pytest.raises(PatchError, match='no node "nosuch"'):
             eng.change_option("nosuch", "path", str(second))
     finally:

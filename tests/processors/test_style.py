@@ -15,7 +15,7 @@ from engine.osc.bridge import OscBridge, OscConfig
 from engine.osc.sender import encode
 from engine.packet import Packet
 from engine.patch import parse_patch
-from engine.processors.style import Stabilizer
+from engine.runtime.stabilizer import Stabilizer
 from tests.conftest import free_udp_port
 from tests.nodes_for_tests import RECEIVED
 
@@ -163,7 +163,8 @@ def test_a_style_morph_over_osc_in_a_running_patch(two_style_model):
 def test_the_gpu_path_is_chosen_by_itself_and_paints_like_the_cpu_path():
     """Where an NVIDIA GPU is visible the shipped .keras runs on TensorFlow in
     float16 with XLA; here that path runs on the CPU and must agree with LiteRT."""
-    from engine.processors.style import SHIPPED, load_style_model
+    from engine.processors.style import SHIPPED
+    from engine.runtime.models import load_style_model
     from models.common.metrics import psnr
 
     cpu_model, why = load_style_model(SHIPPED, gpu=False)

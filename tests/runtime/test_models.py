@@ -3,7 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.runtime.models import LITERT, TENSORFLOW, LiteRTModel, ModelError, choose_backend, load_image_model
+from engine.runtime.backend import LITERT, TENSORFLOW, ModelError, choose_backend
+from engine.runtime.litert import LiteRTModel
+from engine.runtime.models import load_image_model
 
 REPO = Path(__file__).resolve().parents[2]
 CONVNET = REPO / "models" / "bench" / "convnet_int8.tflite"

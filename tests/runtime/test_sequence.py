@@ -6,7 +6,7 @@ import pytest
 
 from engine.harness import NodeHarness
 from engine.packet import Packet
-from engine.runtime.models import ModelError
+from engine.runtime.backend import ModelError
 from engine.runtime.sequence import SequenceModel
 
 UNITS = 8
@@ -17,7 +17,7 @@ def gru(tmp_path_factory):
     import keras
     import tensorflow as tf
 
-    from engine.runtime.sequence import export_sequence_model
+    from models.common.sequence_export import export_sequence_model
 
     keras.utils.set_random_seed(0)
     cell = keras.layers.GRUCell(UNITS)

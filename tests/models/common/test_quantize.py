@@ -9,7 +9,7 @@ import pytest
 skdata = pytest.importorskip("skimage.data")
 
 from engine.cli import main  # noqa: E402
-from engine.runtime.quantize import QuantizeError, quantize  # noqa: E402
+from models.common.quantize import QuantizeError, quantize  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_the_shipped_style_model_int8_and_fp16_match_float_on_real_photos():
     import models.style.network  # noqa: F401
     from engine.processors.style import SHIPPED
     from models.common.metrics import psnr
-    from models.style.export import StyleModel
+    from engine.runtime.litert import LiteRTStyleModel as StyleModel
 
     net = keras.models.load_model(SHIPPED)
     int8, fp16 = StyleModel(SHIPPED.with_name("style_int8.tflite")), StyleModel(SHIPPED.with_name("style_fp16.tflite"))

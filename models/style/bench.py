@@ -1,11 +1,9 @@
-"""`tensorstage bench models`: inference time of the shipped models, per frame,
-on a fixed number of threads, and how the int8 model compares with the naive
-ways of running the same network (LiteRT float16 and Keras float32).
+"""The style family's part of `tensorstage bench models`: the shipped model at
+each processing resolution on 1 and 2 threads, against the float Keras model
+called with `model.predict` and in a `tf.function`, int8/float16 PSNR against
+float32 on held-out photos, and a live swap in a running patch.
 
-The style model's target: int8 at 256x256 on ONE thread >= 30 fps, p95 <= 33 ms.
-Ratios: `speedup_vs_predict` (against the float Keras model called with
-`model.predict` per frame, as a first tutorial does) and `speedup_vs_tf_function`
-(against the float model in a `tf.function`), both on one thread at 256x256.
+The target: int8 at 256x256 on ONE thread >= 30 fps, p95 <= 33 ms.
 """
 
 from __future__ import annotations
@@ -15,24 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.bench.report import print_table, write_json
+from models.bench.timing import time_calls as _time
 
-ROOT = Path(__file__).resolve().parents[2]
-STYLE_DIR = ROOT / "models" / "style"
-CONVNET = ROOT / "models" / "bench" / "convnet_int8.tflite"
-
-
-def _time(call, frames: int, warmup: int = 5) -> dict:
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(frames):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    times = np.array(times)
-    p50, p95 = float(np.percentile(times, 50)), float(np.percentile(times, 95))
-    return {"p50_ms": p50, "p95_ms": p95, "fps": 1000.0 / float(times.mean())}
+STYLE_DIR = Path(__file__).resolve().parent
 
 
 def _fidelity(net, int8: Path, fp16: Path, progress) -> dict:
@@ -40,7 +23,7 @@ def _fidelity(net, int8: Path, fp16: Path, progress) -> dict:
     held-out photos (style 1 and an even blend of all styles)."""
     from models.common.metrics import psnr
     from models.style.eval import held_out_photos
-    from models.style.export import StyleModel
+    from engine.runtime.litert import LiteRTStyleModel as StyleModel
 
     try:
         _, photos = held_out_photos(256, limit=5)
@@ -62,20 +45,10 @@ def _fidelity(net, int8: Path, fp16: Path, progress) -> dict:
     return result
 
 
-def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list[dict], dict]:
-    from models.style.export import StyleModel
+def measure(frames: int, keras: bool, add, figures: dict, progress) -> None:
+    from engine.runtime.litert import LiteRTStyleModel as StyleModel
 
     rng = np.random.default_rng(0)
-    rows: list[dict] = []
-    figures: dict = {}
-
-    def add(name, key, result, threads):
-        rows.append({"model": name, "threads": threads, **result})
-        for k, v in result.items():
-            figures[f"{key}_{k}"] = v
-        progress(f"bench models: {name}, {threads} thread(s): p50 {result['p50_ms']:.1f} ms, "
-                 f"p95 {result['p95_ms']:.1f} ms, {result['fps']:.0f} fps")
-
     # The shipped style model at each processing resolution, 1 and 2 threads.
     int8, fp16 = STYLE_DIR / "style_int8.tflite", STYLE_DIR / "style_fp16.tflite"
     for size, path in ((256, int8), (192, STYLE_DIR / "style_int8_192.tflite"),
@@ -125,16 +98,6 @@ def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list
                 figures[f"{key}_speedup_vs_tf_function"] = (figures["style_keras_tf_function_256_1t_p50_ms"]
                                                             / figures[f"{key}_p50_ms"])
         figures.update(_fidelity(net, int8, fp16, progress))
-    if CONVNET.exists():
-        from engine.runtime.models import LiteRTModel
-
-        for threads in (1, 2):
-            model = LiteRTModel(CONVNET, threads=threads)
-            h, w = model.expect_image()
-            frame = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
-            add(f"stand-in convnet int8 {w}px (4.3 GFLOP)", f"convnet_int8_{w}_{threads}t",
-                _time(lambda: model.run_image(frame), max(20, frames // 4)), threads)
-    return rows, figures
 
 
 SWAP_PATCH = """
@@ -207,30 +170,3 @@ def measure_swap(progress=print) -> dict:
              f"{result['swap_fps_during']:.1f} during ({100 * result['swap_fps_ratio']:.0f} %); "
              f"longest gap {result['swap_max_gap_ms']:.1f} ms")
     return result
-
-
-def main(frames: int, json_path: Path | None, keras: bool = True) -> int:
-    rows, figures = measure(frames, keras)
-    figures.update(measure_swap())
-    if not rows:
-        print("bench models: no models found (models/style/*.tflite)")
-        return 1
-    print()
-    print_table("bench models: per-frame inference", rows,
-                [("model", "model", "{}"), ("threads", "threads", "{}"), ("p50 ms", "p50_ms", "{:.1f}"),
-                 ("p95 ms", "p95_ms", "{:.1f}"), ("fps", "fps", "{:.0f}")])
-    for key in ("style_int8_256_1t_speedup_vs_predict", "style_int8_256_1t_speedup_vs_tf_function",
-                "style_fp16_256_1t_speedup_vs_tf_function"):
-        if key in figures:
-            print(f"{key}: {figures[key]:.1f}x")
-    for key in ("psnr_int8_vs_fp32_db", "psnr_fp16_vs_fp32_db"):
-        if key in figures:
-            print(f"{key.replace('_', ' ').replace(' db', '')}: {figures[key]:.1f} dB (held-out photos)")
-    if "swap_max_gap_ms" in figures:
-        print(f"live swap: longest gap {figures['swap_max_gap_ms']:.1f} ms (two frame intervals: 66.7 ms), "
-              f"fps during {100 * figures['swap_fps_ratio']:.0f} % of before (target >= 80 %)")
-    if "style_int8_meets_target" in figures:
-        print(f"target (int8, 1 thread, >= 30 fps and p95 <= 33 ms): "
-              f"{'met' if figures['style_int8_meets_target'] else 'NOT met'}")
-    write_json(json_path, figures)
-    return 0

@@ -149,7 +149,7 @@ def quantize(model_path: Path, mode: str, out: Path | None = None, calibration: 
 def _error_and_speed(path: Path, model, names, styles: int, frames: np.ndarray, rng) -> dict:
     from ai_edge_litert.interpreter import Interpreter
 
-    from engine.runtime.models import from_tensor, to_tensor
+    from engine.runtime.litert import from_tensor, to_tensor
     from models.common.metrics import psnr
 
     interpreter = Interpreter(model_path=str(path), num_threads=1)
