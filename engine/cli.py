@@ -250,6 +250,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.stats_json:
         args.stats_json.parent.mkdir(parents=True, exist_ok=True)
         args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
+                                               "status": engine.status(),
                                                "events": engine.events.messages()}, indent=2))
     _leave_if_portaudio_is_stuck(console)
     return 0

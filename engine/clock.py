@@ -52,6 +52,64 @@ class DeviceClockMap:
         return int(round(device_s * 1e6 + offset))
 
 
+class SampleClock:
+    """Paces an audio generator and stamps its blocks by their sample count.
+
+    With a sink that the sound device clocks (`wanted()` gives the frames the
+    speakers want now), a block is made when the device asks for one, so the
+    generator follows the device's clock, not a nominal rate; without one, it
+    keeps the nominal rate on the engine clock (a Pacer). Each block's stamp is
+    anchor + frames / rate (integer arithmetic: no error accumulates over
+    hours); should the stamps stray more than `max_skew_us` from the engine
+    clock (a device running fast or slow for hours, a stall), the clock
+    re-anchors on now, counted in `reanchors`.
+    """
+
+    def __init__(self, rate: int, block: int, lead_blocks: int, max_skew_us: int = 50_000) -> None:
+        self.rate, self.block, self.max_skew_us = rate, block, max_skew_us
+        self.period_us = block * 1e6 / rate
+        self.lead_frames = max(1, lead_blocks) * block
+        self.pacer = Pacer(self.period_us, lead_us=lead_blocks * self.period_us, behind_us=4 * self.period_us)
+        self.anchor_us: int | None = None
+        self.frames = 0
+        self.reanchors = 0
+        self.device_clocked = False
+        self._last_us = 0
+
+    def wait_turn(self, wait, wanted=None) -> bool:
+        """Wait until the next block is due; False if stopping. `wanted(lead)`
+        gives the device's demand in frames, or None when no device plays."""
+        while wanted is not None:
+            demand = wanted(self.lead_frames)
+            if demand is None:
+                break
+            self._clocked_by_device(True)
+            if demand >= self.block:
+                return True
+            if wait(self.period_us / 4e6):      # a quarter block: well inside the device buffer
+                return False
+        self._clocked_by_device(False)
+        return self.pacer.wait_turn(wait)
+
+    def _clocked_by_device(self, device: bool) -> None:
+        if device != self.device_clocked:
+            self.device_clocked = device
+            self.anchor_us = None                 # a new timeline: stamp from now
+
+    def stamp(self, now: int | None = None) -> int:
+        """The time of the next block: the anchor plus its sample count."""
+        now = now_us() if now is None else now
+        ts = None if self.anchor_us is None else self.anchor_us + self.frames * 1_000_000 // self.rate
+        if ts is None or abs(ts - now) > self.max_skew_us:
+            if ts is not None:
+                self.reanchors += 1      # the device ran fast or slow, or the generator stalled
+            self.anchor_us, self.frames = max(now, self._last_us + 1), 0
+            ts = self.anchor_us
+        self.frames += self.block
+        self._last_us = ts
+        return ts
+
+
 class Pacer:
     """Keeps a source on its schedule: one turn every `period_us`, up to `lead_us`
     early. A source that falls more than `behind_us` late starts a new schedule

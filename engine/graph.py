@@ -77,22 +77,48 @@ class QueueMailbox(Mailbox):
         super().__init__(port, trigger, wakeup)
         self.capacity = capacity
         self._items: deque[Packet] = deque()
+        self.queued_frames = 0      # audio frames waiting (a generator's demand counts them)
 
     def put(self, packet: Packet) -> None:
         with self._wakeup:
             if len(self._items) >= self.capacity:
-                self._items.popleft()
+                self.queued_frames -= _frames(self._items.popleft())
                 self.dropped += 1
             self._items.append(packet)
+            self.queued_frames += _frames(packet)
             self.received += 1
             self._wakeup.notify()
 
     def take(self) -> Packet | None:
-        return self._items.popleft() if self._items else None
+        if not self._items:
+            return None
+        packet = self._items.popleft()
+        self.queued_frames -= _frames(packet)
+        return packet
 
     @property
     def waiting(self) -> bool:
         return bool(self._items)
+
+
+def _frames(packet: Packet) -> int:
+    return len(packet.value) if hasattr(packet.value, "__len__") else 0
+
+
+class DeviceDemand:
+    """How many frames the sound device wants from a generator: the audio
+    sink's own demand (its ring against the device) less what already waits
+    in the sink's input queue, so a generator never runs ahead of it."""
+
+    def __init__(self, sink: "NodeRunner") -> None:
+        self.sink = sink
+
+    def frames_wanted(self, lead_frames: int) -> int | None:
+        wanted = self.sink.node.frames_wanted(lead_frames)
+        if wanted is None:
+            return None
+        queued = sum(m.queued_frames for m in self.sink.mailboxes.values() if isinstance(m, QueueMailbox))
+        return wanted - queued
 
 
 class NodeRunner:
@@ -187,7 +213,7 @@ class NodeRunner:
                 self._back_off()
             return
         try:
-            outputs = self.node.process({})
+            outputs = self.node.process(self._sample() if self.mailboxes else {})
         except Exception as error:  # noqa: BLE001 - a lost device is reopened, never fatal
             self.stats.errors += 1
             self.stats.reopens += 1
@@ -197,6 +223,15 @@ class NodeRunner:
             self._back_off()
             return
         self._emit(outputs or {})
+
+    def _sample(self) -> dict[str, Packet]:
+        """A generator's inputs: the newest packet of each, without waiting."""
+        with self._wakeup:
+            for port, mailbox in self.mailboxes.items():
+                packet = mailbox.take()
+                if packet is not None:
+                    self._latest[port] = packet
+        return {port: packet for port, packet in self._latest.items() if port in self.decl.inputs}
 
     def _back_off(self) -> None:
         self.node.wait(self._backoff_s)
@@ -266,7 +301,12 @@ class NodeRunner:
                 continue
             self._last_ts[port] = packet.ts_us
             for receiver in downstream.get(port, ()):
-                receiver.put(packet)
+                try:
+                    receiver.put(packet)
+                except Exception as error:  # noqa: BLE001 - a receiver (an OSC tap) must not end this thread
+                    self.stats.errors += 1
+                    self.stats.last_error = _explain(error)
+                    self.events.add(ERROR, self.name, f"output {port!r} could not be delivered: {_explain(error)}")
         if outputs:
             self.stats.frames_out += 1
             if self.is_source:
@@ -288,6 +328,22 @@ def _has_audio(patch: Patch) -> bool:
 
 def _output_type(patch: Patch, node: str, port: str) -> str:
     return next(p.type for p in patch.nodes[node].node_class.outputs if p.name == port)
+
+
+def _audio_sink_downstream(patch: Patch, start: str) -> str | None:
+    """The first node that presents audio (the speakers), following audio
+    connections down from `start`: the device that clocks a generator."""
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop(0)
+        for decl in patch.nodes.values():
+            for port, (source, source_port) in decl.inputs.items():
+                if source == node and decl.name not in seen and _output_type(patch, source, source_port) == AUDIO:
+                    if decl.node_class.presents == "audio":
+                        return decl.name
+                    seen.add(decl.name)
+                    todo.append(decl.name)
+    return None
 
 
 def _explain(error: BaseException) -> str:
@@ -482,6 +538,9 @@ class Engine:
             downstream[node].setdefault(port, []).extend(receivers)
         for name, runner in runners.items():
             runner.downstream = downstream[name]
+            if runner.node.generator:
+                presenter = _audio_sink_downstream(patch, name)
+                runner.node.clocked_by = DeviceDemand(runners[presenter]) if presenter else None
 
     @staticmethod
     def _start_threads(runners: Any) -> None:

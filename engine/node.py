@@ -13,7 +13,10 @@ and its parameters (live, smoothed), then implements `open`, `process`, `close`:
 - `close()` releases everything `open` took. It is called even after errors.
 
 A node with no inputs is a source and gets a thread of its own; every other node
-runs in a worker behind latest-wins mailboxes (see graph.py).
+runs in a worker behind latest-wins mailboxes (see graph.py). A `generator`
+(a synth) has inputs and is still run like a source, by its own sample clock
+(or the speakers' demand for blocks): it reads the newest value on each input
+without being triggered by them.
 
 What is particular to a node type is declared on its class, so no core module
 names a node type: `swappable` options (changed over OSC, to files of
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from engine.packet import PORT_TYPES, Packet
+from engine.packet import AUDIO, CONTROL, PORT_TYPES, AudioFormat, Packet, VectorFormat
 from engine.params import ParamSpec, ParamView
 
 
@@ -46,6 +49,8 @@ class Port:
     # inputs are sampled (their newest packet is handed over with the trigger).
     trigger: bool = True
     optional: bool = False
+    # A control port carrying a float vector: its element names (a fixed length).
+    elements: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.type not in PORT_TYPES:
@@ -104,6 +109,7 @@ class Node:
     swap_suffixes: ClassVar[tuple[str, ...]] = ()        # ... to files (or folders) named so
     presents: ClassVar[str | None] = None                 # "video" or "audio": the audience sees or hears it here
     status_figures: ClassVar[tuple[StatusFigure, ...]] = ()
+    generator: ClassVar[bool] = False     # clocked by its own sample clock, its inputs sampled
 
     def __init__(self, name: str, options: dict[str, Any], params: ParamView,
                  context: EngineContext | None = None) -> None:
@@ -111,6 +117,9 @@ class Node:
         self.opts = options
         self.param = params
         self.context = context or EngineContext()
+        # A generator's audio sink downstream (the engine sets it at each wiring):
+        # its `frames_wanted(lead)` paces the generator by the device's clock.
+        self.clocked_by: Any = None
         # Set when the engine stops this node; sources wait on it instead of sleeping.
         self.stopping = threading.Event()
 
@@ -147,6 +156,18 @@ class Node:
         return {}
 
     @classmethod
+    def port_format(cls, options: dict[str, Any], port: Port, is_input: bool) -> AudioFormat | VectorFormat | None:
+        """What a port (an input, or an output) carries with these options: an audio port's rate, channels
+        and block (from the node's `sample_rate`, `channels` and `block` options by
+        default; an input that adapts overrides this with None there), a control
+        port's vector (its `elements`), or None (a single float, a frame)."""
+        if port.type == AUDIO:
+            return AudioFormat(options.get("sample_rate"), options.get("channels"), options.get("block"))
+        if port.type == CONTROL and port.elements:
+            return VectorFormat(tuple(port.elements))
+        return None
+
+    @classmethod
     def declared_status(cls, audio: dict[str, Any]) -> tuple[StatusFigure, ...]:
         """The status figures of this node type in a patch with these [audio] settings."""
         return cls.status_figures
@@ -167,7 +188,14 @@ class Node:
 
     @classmethod
     def is_source(cls) -> bool:
-        return not cls.inputs
+        """Runs in a thread of its own that calls `process` in a loop: no inputs, or a generator."""
+        return not cls.inputs or cls.generator
+
+    def frames_wanted(self, lead_frames: int) -> int | None:
+        """An audio sink the device clocks (the speakers): how many frames it
+        wants now to hold `lead_frames` ahead of the device, or None when no
+        device is playing (a generator then keeps time by the engine clock)."""
+        return None
 
 
 _REGISTRY: dict[str, type[Node]] = {}

@@ -23,7 +23,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from engine.node import Node, Option, node_types
-from engine.packet import types_compatible
+from engine.packet import CONTROL, AudioFormat, VectorFormat, describe_control, types_compatible
 from engine.params import CHOICE, ParamError, ParamSpec, describe
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -229,6 +229,10 @@ class _Validator:
         if type_name is None:
             self.node_problem(name, "type", f"missing; every node needs a type, one of: {', '.join(sorted(types))}")
             return None
+        if not isinstance(type_name, str):
+            self.node_problem(name, "type", f"expected the name of a node type (a string), got "
+                                            f"{describe(type_name)}; known types: {', '.join(sorted(types))}")
+            return None
         if type_name not in types:
             self.node_problem(name, "type", f"unknown node type {type_name!r}{_suggest(str(type_name), types)}; "
                                             f"known types: {', '.join(sorted(types))}")
@@ -367,6 +371,26 @@ class _Validator:
                 if not types_compatible(have, need):
                     self.node_problem(decl.name, key, f"port type mismatch: \"{source_node}.{source_port}\" "
                                                       f"carries {have}, input {port_name!r} takes {need}")
+                elif have == need:
+                    self.formats(decl, port_name, ports[port_name], source, outputs[source_port])
+
+    def formats(self, decl: NodeDecl, port_name: str, port: Any, source: NodeDecl, source_port: Any) -> None:
+        """Connected ends must agree on what the stream carries: an audio
+        stream's rate, channels and block, a control stream's vector length."""
+        key = f"inputs.{port_name}"
+        given = source.node_class.port_format(source.options, source_port, False)
+        taken = decl.node_class.port_format(decl.options, port, True)
+        where = f"\"{source.name}.{source_port.name}\" ({source.type})"
+        if isinstance(given, AudioFormat) and isinstance(taken, AudioFormat):
+            differ = given.disagreements(taken)
+            if differ:
+                self.node_problem(decl.name, key, f"audio format mismatch: {where} gives {given}; node "
+                                                  f"{decl.name!r} ({decl.type}) takes {taken} ({'; '.join(differ)})")
+        elif port.type == CONTROL and (given is None) != (taken is None) or \
+                isinstance(given, VectorFormat) and isinstance(taken, VectorFormat) and given.size != taken.size:
+            self.node_problem(decl.name, key, f"control format mismatch: {where} gives "
+                                              f"{describe_control(given)}; node {decl.name!r} ({decl.type}) "
+                                              f"takes {describe_control(taken)}")
 
     def order(self, nodes: dict[str, NodeDecl]) -> dict[str, NodeDecl]:
         """Nodes with every upstream node before them; a cycle is a mistake."""

@@ -143,3 +143,17 @@ class BrokenOpenNode(Node):
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet]:
         raise AssertionError("never called")
+
+
+@register
+class LevelSource(Node):
+    """Emits its `value` parameter as a control stream, `fps` times a second."""
+    type_name = "test_level"
+    outputs = (Port("value", CONTROL),)
+    options = {"fps": Option(float, 50.0, "values per second")}
+    params = {"value": ParamSpec(FLOAT, 0.0, "the value sent", min=-1e6, max=1e6)}
+
+    def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
+        if self.wait(1.0 / self.opts["fps"]):
+            return None
+        return {"value": Packet(float(self.param["value"]), now_us())}

@@ -62,3 +62,46 @@ def test_pacer_keeps_the_schedule_and_does_not_burst_after_falling_behind():
     stopping = Pacer(10_000)
     assert stopping.wait_turn(lambda s: True) is True      # the first turn needs no wait
     assert stopping.wait_turn(lambda s: True) is False     # the engine stopping ends the wait
+
+
+def test_generated_blocks_are_stamped_by_sample_count_without_drift_over_eight_hours():
+    from engine.clock import SampleClock
+    rate, block = 48000, 256
+    clock = SampleClock(rate, block, lead_blocks=2)
+    start = 1_000_000
+    blocks = 8 * 3600 * rate // block                      # 8 hours of 256-frame blocks
+    last = None
+    for n in range(0, blocks, 997):                          # a sample of them, in order
+        clock.frames = n * block if n else 0
+        now = start + n * block * 1_000_000 // rate
+        ts = clock.stamp(now)
+        assert ts == start + n * block * 1_000_000 // rate   # exact: no accumulated rounding
+        assert last is None or ts > last
+        last = ts
+    assert clock.reanchors == 0
+
+
+def test_a_device_running_slow_makes_the_stamps_reanchor_within_the_skew_bound():
+    from engine.clock import SampleClock
+    rate, block = 48000, 256
+    clock = SampleClock(rate, block, lead_blocks=2, max_skew_us=50_000)
+    period = block * 1_000_000 / rate
+    worst, last = 0.0, 0
+    for n in range(200_000):                                 # 17.8 minutes; the device 200 ppm slow
+        now = int(1_000_000 + n * period * 1.0002)
+        ts = clock.stamp(now)
+        assert ts > last
+        last = ts
+        worst = max(worst, abs(ts - now))
+    assert 3 <= clock.reanchors <= 5 and worst <= 50_000          # 213 ms of skew, 50 ms at a time
+
+
+def test_a_generator_waits_for_the_device_demand_and_keeps_time_by_itself_without_one():
+    from engine.clock import SampleClock
+    clock = SampleClock(48000, 256, lead_blocks=2)
+    demands = iter([0, 100, 300])                         # frames the device wants, as it plays
+    waits = []
+    assert clock.wait_turn(lambda s: waits.append(s) or False, lambda lead: next(demands))
+    assert clock.device_clocked and len(waits) == 2         # waited twice, a quarter block each
+    assert waits[0] == pytest.approx(256 / 48000 / 4)
+    assert clock.wait_turn(lambda s: False, lambda lead: None) and not clock.device_clocked

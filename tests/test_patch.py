@@ -248,3 +248,68 @@ def test_audio_settings_are_checked(tmp_path):
         'show.toml: key "audio.process": expected true or false, got the string \'yes\'',
         'show.toml: key "audio.processs": unknown key; did you mean "process"?; [audio] has: process, realtime']
     assert parse_patch(GOOD + '\n[audio]\nprocess = false\n').audio == {"process": False}
+
+
+def test_connected_audio_ends_must_agree_on_the_format(tmp_path):
+    text = """
+[nodes.tone]
+type = "tone"
+sample_rate = 44100
+channels = 1
+
+[nodes.speakers]
+type = "speakers"
+sample_rate = 48000
+channels = 2
+inputs.audio = "tone.audio"
+
+[nodes.sound]
+type = "audio_analysis"
+sample_rate = 44100
+inputs.audio = "tone.audio"
+"""
+    # Channels and block adapt at the speakers (mono is copied); the rate cannot.
+    assert problems(tmp_path, text) == [
+        'show.toml: node "speakers", key "inputs.audio": audio format mismatch: "tone.audio" (tone) gives '
+        '44100 Hz, 1 ch, 256-frame blocks; node \'speakers\' (speakers) takes 48000 Hz, any channels, any block '
+        '(sample rate 44100 vs 48000 Hz)']
+    load_patch_text = text.replace("sample_rate = 48000", "sample_rate = 44100")
+    path = tmp_path / "ok.toml"
+    path.write_text(load_patch_text)
+    assert list(load_patch(path).nodes) == ["tone", "speakers", "sound"]
+
+
+def test_a_vector_stream_goes_only_where_a_vector_of_its_length_is_taken(tmp_path):
+    text = """
+[nodes.ticks]
+type = "test_ticks"
+
+[nodes.rnn]
+type = "sequence_model"
+path = "gru.tflite"
+y_elements = ["f0_hz", "loudness_db"]
+inputs.value = "ticks.value"
+
+[nodes.out]
+type = "sequence_model"
+path = "gru.tflite"
+x_elements = ["a", "b", "c"]
+inputs.value = "rnn.value"
+
+[nodes.level]
+type = "control_map"
+target = "rnn.reset"
+inputs.value = "rnn.value"
+"""
+    assert problems(tmp_path, text) == [
+        'show.toml: node "out", key "inputs.value": control format mismatch: "rnn.value" (sequence_model) gives '
+        "a vector of 2 (f0_hz, loudness_db); node 'out' (sequence_model) takes a vector of 3 (a, b, c)",
+        'show.toml: node "level", key "inputs.value": control format mismatch: "rnn.value" (sequence_model) gives '
+        "a vector of 2 (f0_hz, loudness_db); node 'level' (control_map) takes one float"]
+
+
+def test_a_node_type_that_is_not_a_string_is_named_not_raised(tmp_path):
+    text = '[nodes.camera]\ntype = ["camera"]\n'
+    [problem] = problems(tmp_path, text)
+    assert problem.startswith('show.toml: node "camera", key "type": expected the name of a node type (a string), '
+                              "got the list ['camera']")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from engine.osc.patterns import matches
 from engine.node import StatusFigure
-from engine.packet import CONTROL
+from engine.packet import CONTROL, VectorFormat
 from engine.params import BOOL, CHOICE, FLOAT, INT, ParamSpec
 from engine.patch import Patch
 
@@ -49,8 +49,12 @@ def stream_addresses(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[Os
                 continue
             if not any(matches(pattern, f"{decl.name}.{port.name}") for pattern in streams):
                 continue
-            out.append(OscAddress(f"/{decl.name}/{port.name}", OUT, "f",
-                                  port.description or f"{port.name} of {decl.name} ({decl.type})", "stream"))
+            fmt = decl.node_class.port_format(decl.options, port, False)
+            tags = "f" * fmt.size if isinstance(fmt, VectorFormat) else "f"
+            text = port.description or f"{port.name} of {decl.name} ({decl.type})"
+            if isinstance(fmt, VectorFormat):
+                text += f" [{', '.join(fmt.names)}]"
+            out.append(OscAddress(f"/{decl.name}/{port.name}", OUT, tags, text, "stream"))
     return out
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, Callable
 
+import numpy as np
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -117,7 +118,11 @@ class StreamTap:
         self.address, self.sender = address, sender
 
     def put(self, packet: Packet) -> None:
-        self.sender.send(self.address, float(packet.value))
+        value = packet.value
+        if isinstance(value, (int, float)):
+            self.sender.send(self.address, float(value))
+        else:                        # a vector: one message with N floats
+            self.sender.send(self.address, *(float(v) for v in np.asarray(value, np.float32).ravel()))
 
 
 class Heartbeat:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 
 from engine.node import Node, Option, Port, register
-from engine.packet import CONTROL, Packet
+from engine.packet import CONTROL, Packet, VectorFormat
+from engine.runtime.backend import ModelError
 from engine.params import BOOL, ParamSpec
 
 
@@ -21,6 +24,8 @@ class SequenceModelNode(Node):
     options = {
         "path": Option(str, "", "a sequence model .tflite (inputs x, state_0..; outputs y, state_0..)"),
         "threads": Option(int, 1, "inference threads", min=1, max=64),
+        "x_elements": Option(list, [], "names of the input vector's elements; empty: one float"),
+        "y_elements": Option(list, [], "names of the output vector's elements; empty: one float"),
     }
     swappable = frozenset({"path"})
     swap_suffixes = (".tflite",)
@@ -28,12 +33,26 @@ class SequenceModelNode(Node):
 
     @classmethod
     def check_options(cls, options: dict) -> list[tuple[str, str]]:
-        return [] if options["path"] else [("path", "a sequence_model node needs a path")]
+        problems = [] if options["path"] else [("path", "a sequence_model node needs a path")]
+        for key in ("x_elements", "y_elements"):
+            if not all(isinstance(name, str) and name for name in options[key]):
+                problems.append((key, "expected a list of element names (strings)"))
+        return problems
+
+    @classmethod
+    def port_format(cls, options: dict, port: Port, is_input: bool) -> VectorFormat | None:
+        names = options["x_elements"] if is_input else options["y_elements"]
+        return VectorFormat(tuple(names)) if names else None
 
     def open(self) -> None:
         from engine.runtime.sequence import SequenceModel
 
         self.model = SequenceModel(Path(self.opts["path"]).expanduser(), self.opts["threads"])
+        for role, shape, key in (("x", self.model.x_shape, "x_elements"), ("y", self.model.y_shape, "y_elements")):
+            size, declared = int(np.prod(shape)), len(self.opts[key]) or 1
+            if size != declared:
+                raise ModelError(f"{self.model.path}: {role} holds {size} values {list(shape)}; the patch declares "
+                                 f"{declared} ({key} = {self.opts[key]})")
         self._reset_was = False
         self.report(f"{self.model.path.name}: x {list(self.model.x_shape)}, state "
                     + ", ".join(f"{n} {list(s)}" for n, s in self.model.state_shapes.items()))
@@ -51,4 +70,4 @@ class SequenceModelNode(Node):
         self._reset_was = reset
         packet = inputs["value"]
         y = self.model.step(packet.value)
-        return {"value": packet.derive(float(y.ravel()[0]) if y.size == 1 else y.ravel())}
+        return {"value": packet.derive(y.ravel().astype(np.float32) if self.opts["y_elements"] else float(y.ravel()[0]))}

@@ -45,7 +45,8 @@ class SequenceModel:
         details = self.runner.get_input_details()
         self.state_names = states
         self.state_shapes = {n: tuple(details[n]["shape"]) for n in states}
-        self.x_shape = tuple(details["x"]["shape"])
+        self.x_shape = tuple(int(v) for v in details["x"]["shape"])
+        self.y_shape = tuple(int(v) for v in self.runner.get_output_details()["y"]["shape"])
         self.state = self.initial_state()
 
     def initial_state(self) -> dict[str, np.ndarray]:

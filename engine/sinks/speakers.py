@@ -23,7 +23,7 @@ from engine.audio.safety import SpeakerSafety
 from engine.audio.stream import DUPLEX_HELP, OUTPUT, DeviceLost
 from engine.clock import now_us
 from engine.node import Node, Option, Port, StatusFigure, register
-from engine.packet import AUDIO, Packet
+from engine.packet import AUDIO, AudioFormat, Packet
 from engine.params import BOOL, FLOAT, ParamSpec
 
 
@@ -168,6 +168,11 @@ class SpeakersSink(Node):
             self.memory.counters[PLAYING] = 1
 
     @classmethod
+    def port_format(cls, options: dict, port: Port, is_input: bool) -> AudioFormat:
+        # Mono is copied to each channel, and any block size goes into the ring.
+        return AudioFormat(options["sample_rate"])
+
+    @classmethod
     def declared_status(cls, audio: dict) -> tuple[StatusFigure, ...]:
         return cls.status_figures + audio_process_status(audio)
 
@@ -176,6 +181,15 @@ class SpeakersSink(Node):
         if hasattr(self, "ring"):
             figures["xruns"] = self.xruns
         return figures
+
+    def frames_wanted(self, lead_frames: int) -> int | None:
+        """The device's demand: frames to add so the ring holds `lead_frames`
+        (at least the prefill) ahead of the callback. None until it plays."""
+        stream = getattr(self, "device_stream", None)
+        if stream is None or not stream.is_open or not self.playing:
+            return None
+        lead = max(lead_frames, (self.opts["prefill_blocks"] + 1) * self.opts["block"])
+        return max(0, lead - self.ring.fill)
 
     def output_latency_ms(self) -> float:
         return self.latency_ms()

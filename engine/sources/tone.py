@@ -1,17 +1,20 @@
 """Tones and noise for sound checks and tests: sine, square, saw, white noise.
 
-Blocks are made a little ahead of real time (`lead_blocks`), paced by the engine
-clock, so a speaker sink's buffer stays filled; the phase runs on across blocks
-and frequency changes glide within a block, so nothing clicks.
+A generator: blocks are made when the speakers downstream want one (the sound
+device's clock), `lead_blocks` ahead, or by the engine clock at the nominal
+rate when no device plays; each block is stamped by its sample count. A
+control stream on `frequency_hz` plays the pitch (read, never waited for). The
+phase runs on across blocks and frequency changes glide within a block, so
+nothing clicks.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.clock import Pacer, now_us
+from engine.clock import SampleClock
 from engine.node import Node, Option, Port, register
-from engine.packet import AUDIO, Packet
+from engine.packet import AUDIO, CONTROL, Packet
 from engine.params import CHOICE, FLOAT, ParamSpec
 
 WAVEFORMS = ("sine", "square", "saw", "noise")
@@ -20,7 +23,10 @@ WAVEFORMS = ("sine", "square", "saw", "noise")
 @register
 class ToneSource(Node):
     type_name = "tone"
-    description = "A test tone or noise, in blocks at the sample rate."
+    description = "A test tone or noise, in blocks at the sample rate; a control stream may play its pitch."
+    generator = True
+    inputs = (Port("frequency_hz", CONTROL, "pitch in Hz; replaces the frequency parameter (0, unpitched, "
+                   "holds the last pitch)", trigger=False, optional=True),)
     outputs = (Port("audio", AUDIO, "float32 blocks, frames x channels"),)
     options = {
         "sample_rate": Option(int, 48000, "samples per second", min=8000, max=192000),
@@ -36,24 +42,27 @@ class ToneSource(Node):
 
     def open(self) -> None:
         self._rate, self._block = self.opts["sample_rate"], self.opts["block"]
-        period_us = self._block * 1e6 / self._rate
-        self._pacer = Pacer(period_us, lead_us=self.opts["lead_blocks"] * period_us, behind_us=4 * period_us)
+        self.clock = SampleClock(self._rate, self._block, self.opts["lead_blocks"])
         self._phase = 0.0
         self._frequency: float | None = None
-        self._last_ts = 0
+        self._held: float | None = None
         self._rng = np.random.default_rng()
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:
-        if not self._pacer.wait_turn(self.wait):
+        wanted = self.clocked_by.frames_wanted if self.clocked_by is not None else None
+        if not self.clock.wait_turn(self.wait, wanted):
             return None
-        ts = max(now_us(), self._last_ts + 1)  # made now; blocks never share a time
-        self._last_ts = ts
-        block = self._render()
+        ts = self.clock.stamp()
+        played = inputs.get("frequency_hz")
+        if played is not None and np.isfinite(played.value) and played.value > 0:
+            self._held = float(np.clip(played.value, 20.0, 20000.0))
+        # No pitch yet, 0 (unpitched input) or NaN: the last pitch played, else the parameter.
+        target = self.param["frequency"] if self._held is None else self._held
+        block = self._render(target)
         return {"audio": Packet(np.repeat(block[:, None], self.opts["channels"], axis=1), ts)}
 
-    def _render(self) -> np.ndarray:
+    def _render(self, target: float) -> np.ndarray:
         frames, rate = self._block, self._rate
-        target = self.param["frequency"]
         start = target if self._frequency is None else self._frequency
         self._frequency = target
         level = 10 ** (self.param["level_db"] / 20)

@@ -108,3 +108,61 @@ def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire,
     assert np.abs(tail).max() < 0.3                          # -12 dBFS, through the limiter untouched
     assert result["figures"]["nonfinite"] == 0
     print(f"{'duplex' if duplex else 'two streams'}: round trip {round_trip_ms:.1f} ms; {result['figures']}")
+
+
+PLAYED = """
+# A control stream: the pitch to play.
+[nodes.pitch]
+type = "test_level"
+params.value = 700.0
+
+# The synth, clocked by the speakers' demand, its pitch read from the stream.
+[nodes.tone]
+type = "tone"
+params.level_db = -12.0
+inputs.frequency_hz = "pitch.value"
+
+[nodes.speakers]
+type = "speakers"
+device = "pipewire"
+inputs.audio = "tone.audio"
+
+[nodes.mic]
+type = "microphone"
+device = "pipewire"
+channels = 2
+
+[nodes.heard]
+type = "test_collect"
+inputs.value = "mic.audio"
+"""
+
+
+def play_by_control() -> dict:
+    eng = Engine(parse_patch(PLAYED), events=EventLog())
+    eng.start()
+    peaks = []
+    try:
+        for hz in (700.0, 1200.0):
+            eng.store.set("pitch/value", hz, fade_s=0)
+            before = len(RECEIVED["heard"])
+            run_engine(eng, 1.5)
+            audio = np.concatenate([p.value for p, _ in RECEIVED["heard"][before:]])[-48000:, 0]
+            spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+            peaks.append(float(np.argmax(spectrum) * 48000 / len(audio)))
+        speakers, tone = eng.runners["speakers"].node, eng.runners["tone"].node
+        figures = {"xruns": speakers.xruns, "device_clocked": tone.clock.device_clocked,
+                   "latency_ms": eng.runners["speakers"].stats.latency_ms.percentile(50)}
+    finally:
+        eng.stop()
+    return {"peaks": peaks, "figures": figures, "messages": eng.events.messages()}
+
+
+def test_a_generator_plays_the_pitch_a_control_stream_gives_clocked_by_the_device(pipewire):
+    """The tone reads its pitch from a control stream without being triggered
+    by it, and makes blocks when the speakers want them (the device's clock)."""
+    result = in_child_process(play_by_control)
+    assert abs(result["peaks"][0] - 700) < 5 and abs(result["peaks"][1] - 1200) < 5, result
+    assert result["figures"]["device_clocked"], result
+    assert result["figures"]["xruns"] < 20, result                 # loose: bench audio records 0
+    assert result["figures"]["latency_ms"] < 100, result             # never queued up ahead

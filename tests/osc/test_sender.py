@@ -62,3 +62,29 @@ def test_parse_target():
             assert bad in str(error)
         else:
             raise AssertionError(bad)
+
+
+def test_a_vector_stream_goes_out_as_one_message_of_n_floats():
+    import numpy as np
+    from pythonosc.osc_message import OscMessage
+
+    from engine.osc.sender import StreamTap
+    from engine.packet import Packet
+
+    port = free_udp_port()
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", port))
+    receiver.settimeout(5)
+    sender = OscSender([("127.0.0.1", port)])
+    sender.start()
+    try:
+        StreamTap("/timbre/features", sender).put(Packet(np.array([220.0, -12.5], np.float32), 1))
+        StreamTap("/analysis/motion", sender).put(Packet(0.25, 2))
+        got = {}
+        while len(got) < 2:
+            message = OscMessage(receiver.recv(4096))
+            got[message.address] = message.params
+    finally:
+        sender.stop()
+        receiver.close()
+    assert got == {"/timbre/features": [220.0, -12.5], "/analysis/motion": [0.25]}

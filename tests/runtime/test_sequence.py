@@ -65,3 +65,21 @@ def test_a_model_without_the_state_contract_is_refused(tmp_path):
         SequenceModel(SHIPPED.with_name("style_int8.tflite"))
     with pytest.raises(ModelError, match="no such model file"):
         SequenceModel(tmp_path / "none.tflite")
+
+
+def test_a_vector_output_is_declared_sent_as_one_message_and_checked_at_load(gru, tmp_path):
+    """y_elements makes the output a named vector: the address space types it
+    with one float per element, and a model whose y does not hold that many
+    values is refused at load naming the file."""
+    from engine.osc.address_space import stream_addresses
+    from engine.patch import parse_patch
+    _, path = gru
+    patch = parse_patch(f'[nodes.t]\ntype = "test_ticks"\n[nodes.rnn]\ntype = "sequence_model"\npath = "{path}"\n'
+                        'y_elements = ["f0_hz", "loudness_db"]\ninputs.value = "t.value"\n')
+    [address] = [a for a in stream_addresses(patch) if a.address == "/rnn/value"]
+    assert address.type_tag == "ff" and "[f0_hz, loudness_db]" in address.description
+    node = NodeHarness("sequence_model", options={"path": str(path), "y_elements": ["f0_hz", "loudness_db"]},
+                       name="rnn")
+    assert node.open() is False
+    [message] = node.events.messages("error")
+    assert f"{path}: y holds 1 values [1, 1]; the patch declares 2" in message
