@@ -8,7 +8,9 @@ numpy and sounddevice, never TensorFlow) the callbacks have a GIL to
 themselves; the nodes stay in the engine and meet their callbacks in shared
 memory (engine/audio/feed.py): the speakers write their ring there, the
 microphone reads its ring and capture stamps from there. Opening, reopening and
-closing streams are requests to the audio process, sent by the nodes' workers.
+closing streams are requests to the audio process, sent by the nodes' workers
+as named messages (engine/audio/messages.py; the process's side is
+engine/audio/process.py).
 When PortAudio must start over (a restarted sound server) the audio process
 does it; when PortAudio is stuck in a driver (a stream that will not close,
 engine/audio/device.py) or the audio process died, it is started again and
@@ -29,13 +31,13 @@ import threading
 from typing import Any, Callable
 
 from engine.audio import device, stream
-from engine.audio.feed import OPEN, InputFeed, OutputFeed, SideMemory
-from engine.audio.stream import INPUT, DeviceLost, Side
+from engine.audio.feed import OPEN, SideMemory
+from engine.audio.messages import ERROR, LOST, OK, Join, Keep, Leave, Ready, Reinitialize, Reply, Stop
+from engine.audio.process import feed_for, serve
+from engine.audio.stream import DeviceLost, Side
 from engine.clock import now_us
 from engine.node import StatusFigure
 
-REALTIME_PRIORITY = 20       # SCHED_FIFO: above all ordinary work, below the sound server's own threads (88 here)
-NICE = -10                   # where real-time is not allowed, a higher share of the CPU
 REQUEST_TIMEOUT_S = 10.0     # opening a stream takes well under a second; a driver that hangs, longer
 START_TIMEOUT_S = 20.0
 
@@ -48,7 +50,7 @@ class StreamHandle:
     """A node's side of a device stream, wherever that stream runs."""
 
     def __init__(self, host: "LocalHost | ProcessHost", side_id: int, memory: SideMemory,
-                 on_opened: Callable[[str, bool], None], request: tuple) -> None:
+                 on_opened: Callable[[str, bool], None], request: Join | None) -> None:
         self.host, self.side_id, self.memory = host, side_id, memory
         self.on_opened = on_opened
         self.request = request          # how it joined: sent again to a new audio process
@@ -76,10 +78,6 @@ class StreamHandle:
         self.on_opened(name, duplex)
 
 
-def _feed(direction: str, memory: SideMemory, buffer_s: float) -> InputFeed | OutputFeed:
-    return InputFeed(memory) if direction == INPUT else OutputFeed(memory, buffer_s)
-
-
 class LocalHost:
     """The streams in the engine's process: the nodes' workers call the
     streams directly, and the callbacks run on this process's GIL."""
@@ -93,8 +91,8 @@ class LocalHost:
              latency_s: float, duplex: bool | str, memory: SideMemory,
              on_opened: Callable[[str, bool], None], realtime: bool = False) -> StreamHandle:
         """(`realtime` is for the audio process: a callback here shares its GIL with the engine.)"""
-        handle = StreamHandle(self, next(self._ids), memory, on_opened, ())
-        feed = _feed(direction, memory, latency_s)
+        handle = StreamHandle(self, next(self._ids), memory, on_opened, None)
+        feed = feed_for(direction, memory, latency_s)
 
         def opened(name: str, is_duplex: bool, side_latency_s: float) -> None:
             feed.opened()
@@ -125,110 +123,6 @@ class LocalHost:
         return device.reinitialize()
 
 
-# The audio process -----------------------------------------------------------
-
-def _raise_priority() -> str:
-    """Scheduling for the calling thread, PortAudio's callback thread at its
-    first call: it must run when the period is due, however busy the engine
-    keeps the cores. Real-time where the system allows it (root, or an rtprio
-    limit as audio groups grant), else a higher nice. (Set on the thread that
-    opens streams instead, it did not last: opening a stream through the ALSA
-    plugin put that thread back to normal.)"""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
-        return f"real-time priority (SCHED_FIFO {REALTIME_PRIORITY})"
-    except (AttributeError, OSError):
-        pass
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, NICE)
-        return f"nice {NICE}"
-    except (AttributeError, OSError):
-        return "normal priority (the system allows no higher)"
-
-
-def _serve(conn: Any, parent: int) -> None:
-    """The audio process: joins, keeps and leaves streams on request; the
-    callbacks run on PortAudio's threads meanwhile. Ends when asked, when the
-    engine's end of the pipe closes, or when the engine is gone."""
-    from engine.realtime import tune_for_real_time
-    try:
-        device.sounddevice()
-    except OSError as error:
-        conn.send(("error", str(error)))
-        return
-    conn.send(("ready", os.getpid()))
-    tune_for_real_time()
-    sides: dict[int, tuple[SideMemory, Side, stream.DeviceStream]] = {}
-    events: list[tuple] = []     # streams opened while answering a request: told in its reply
-    while os.getppid() == parent:
-        if not conn.poll(0.5):
-            continue
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            break
-        if request[0] == "stop":
-            break
-        try:
-            result = _handle(request, sides, events)
-            reply: tuple = ("ok", result)
-        except DeviceLost as error:
-            reply = ("lost", str(error))
-        except Exception as error:  # noqa: BLE001 - PortAudio's errors, told to the node that asked
-            plain = type(error).__name__ == "PortAudioError"
-            reply = ("error", str(error) if plain else f"{type(error).__name__}: {error}")
-        states = {side_id: (int(joined.stream is not None), joined.next_try_us)
-                  for side_id, (_, _, joined) in sides.items()}
-        conn.send((*reply, list(events), states, device.stuck_streams))
-        events.clear()
-    for side_id in list(sides):
-        _handle(("leave", side_id), sides, events)
-    if device.stuck_streams:
-        os._exit(0)       # the interpreter's exit would wait for ever on PortAudio's stuck thread
-
-
-def _handle(request: tuple, sides: dict, events: list) -> Any:
-    op = request[0]
-    if op == "join":
-        _, side_id, direction, device_option, rate, block, channels, latency_s, duplex, name, frames, realtime = request
-        memory = SideMemory(frames, channels, name=name)
-        feed = _feed(direction, memory, latency_s)
-
-        raised: list[str] = [] if realtime else ["not asked"]
-
-        def opened(device_name: str, is_duplex: bool, side_latency_s: float) -> None:
-            feed.opened()
-            if realtime:
-                raised.clear()        # a new stream has a new thread
-            events.append((side_id, device_name, is_duplex, side_latency_s))
-
-        def callback(buffer: Any, frames: int, time: Any, status: Any) -> None:
-            if not raised:            # once, on PortAudio's thread
-                raised.append(_raise_priority())
-            feed.callback(buffer, frames, time, status)
-
-        side = Side(channels, latency_s, callback, opened)
-        try:
-            joined = stream.join(direction, device_option, rate, block, side, duplex)
-        except Exception:
-            memory.close()
-            raise
-        sides[side_id] = (memory, side, joined)
-        return None
-    if op == "keep":
-        _, side_id, retry_s, now = request
-        sides[side_id][2].keep(retry_s, now)
-        return None
-    if op == "leave":
-        memory, side, joined = sides.pop(request[1])
-        stream.leave(joined, side)
-        memory.close()
-        return None
-    if op == "reinitialize":
-        return device.reinitialize()
-    raise ValueError(f"unknown request {op!r}")
-
-
 class ProcessHost:
     """The streams in the audio process. One lock orders the requests of all
     the nodes' workers; the real-time path never takes it."""
@@ -252,8 +146,8 @@ class ProcessHost:
              on_opened: Callable[[str, bool], None], realtime: bool = True) -> StreamHandle:
         with self._lock:
             side_id = next(self._ids)
-            request = ("join", side_id, direction, device_option, rate, block, channels, latency_s, duplex,
-                       memory.name, memory.frames, realtime)
+            request = Join(side_id, direction, device_option, rate, block, channels, latency_s, duplex,
+                           memory.name, memory.frames, realtime)
             handle = StreamHandle(self, side_id, memory, on_opened, request)
             self._handles[side_id] = handle
             try:
@@ -262,7 +156,7 @@ class ProcessHost:
             except BaseException:
                 self._handles.pop(side_id, None)
                 try:
-                    self._call(("leave", side_id))   # in case a new audio process joined it meanwhile
+                    self._call(Leave(side_id))   # in case a new audio process joined it meanwhile
                 except Exception:  # noqa: BLE001 - it never joined: nothing to leave
                     pass
                 raise
@@ -285,21 +179,21 @@ class ProcessHost:
                     handle.next_try_us = now_us() + int(retry_s * 1e6)
                     raise
                 handle.joined_in = self.starts
-            self._call(("keep", handle.side_id, retry_s, now))
+            self._call(Keep(handle.side_id, retry_s, now))
 
     def leave(self, handle: StreamHandle) -> None:
         with self._lock:
             if self._handles.pop(handle.side_id, None) is None or handle.joined_in != self.starts:
                 return
             try:
-                self._call(("leave", handle.side_id))
+                self._call(Leave(handle.side_id))
             except (DeviceLost, AudioHostError):
                 pass                       # the process went away: nothing left to leave
 
     def reinitialize(self) -> bool:
         with self._lock:
             try:
-                return bool(self._call(("reinitialize",)))
+                return bool(self._call(Reinitialize()))
             except (DeviceLost, AudioHostError):
                 return False
 
@@ -308,7 +202,7 @@ class ProcessHost:
             self._stop_process()
 
     # The process --------------------------------------------------------------
-    def _call(self, request: tuple) -> Any:
+    def _call(self, request: Any) -> Any:
         if self.unavailable:
             raise AudioHostError(self.unavailable)
         if self._process is None:
@@ -320,34 +214,35 @@ class ProcessHost:
         try:
             self._conn.send(request)
             if not self._conn.poll(REQUEST_TIMEOUT_S):
-                raise TimeoutError(f"no answer to {request[0]!r} in {REQUEST_TIMEOUT_S:g} s")
-            status, result, events, states, stuck = self._conn.recv()
+                raise TimeoutError(f"no answer to {type(request).__name__} in {REQUEST_TIMEOUT_S:g} s")
+            reply: Reply = self._conn.recv()
         except (EOFError, OSError, TimeoutError) as error:
             reason = f"the audio process stopped answering ({error or type(error).__name__})"
             self._restart(reason)
             raise DeviceLost(f"{reason}; started again") from None
-        for side_id, device_name, duplex, latency_s in events:
+        for opened in reply.opened:
+            handle = self._handles.get(opened.side_id)
+            if handle is not None:
+                handle.opened(opened.device_name, opened.duplex, opened.latency_s)
+        for side_id, state in reply.states.items():
             handle = self._handles.get(side_id)
             if handle is not None:
-                handle.opened(device_name, duplex, latency_s)
-        for side_id, (is_open, next_try_us) in states.items():
-            handle = self._handles.get(side_id)
-            if handle is not None:
-                handle.memory.counters[OPEN] = is_open
-                handle.next_try_us = next_try_us
-        if stuck:
+                handle.memory.counters[OPEN] = int(state.is_open)
+                handle.next_try_us = state.next_try_us
+        if reply.stuck:
             self._restart("PortAudio would not close a stream")
-        if status == "lost":
-            raise DeviceLost(result + ("; the audio process was started again to let go of it" if stuck else ""))
-        if status == "error":
-            raise AudioHostError(result)
-        return result
+        if reply.status == LOST:
+            raise DeviceLost(reply.result + ("; the audio process was started again to let go of it"
+                                             if reply.stuck else ""))
+        if reply.status == ERROR:
+            raise AudioHostError(reply.result)
+        return reply.result
 
     def _start(self) -> None:
         self._stop_process()
         context = mp.get_context("spawn")
         conn, child_conn = context.Pipe()
-        process = context.Process(target=_serve, name="tensorstage-audio", daemon=True,
+        process = context.Process(target=serve, name="tensorstage-audio", daemon=True,
                                   args=(child_conn, os.getpid()))
         try:
             process.start()
@@ -362,11 +257,11 @@ class ProcessHost:
             self._stop_process()
             raise AudioHostError("the audio process did not start")
         reply = self._conn.recv()
-        if reply[0] == "error":
+        if not isinstance(reply, Ready):
             self._stop_process()
-            self.unavailable = reply[1]
-            raise AudioHostError(reply[1])
-        self.pid = reply[1]
+            self.unavailable = reply.error
+            raise AudioHostError(reply.error)
+        self.pid = reply.pid
         self.starts += 1
 
     def _restart(self, reason: str) -> None:
@@ -381,7 +276,7 @@ class ProcessHost:
             self._start()
             for handle in list(self._handles.values()):
                 self._conn.send(handle.request)
-                if self._conn.poll(REQUEST_TIMEOUT_S) and self._conn.recv()[0] == "ok":
+                if self._conn.poll(REQUEST_TIMEOUT_S) and self._conn.recv().status == OK:
                     handle.joined_in = self.starts
                 # Otherwise (the device is not back yet) the node's next keep joins it again.
         except Exception:  # noqa: BLE001 - the next request starts it again
@@ -395,7 +290,7 @@ class ProcessHost:
             return
         try:
             if polite:
-                self._conn.send(("stop",))
+                self._conn.send(Stop())
         except (OSError, ValueError):
             pass
         self._process.join(2 if polite else 0)

@@ -142,6 +142,11 @@ def summarize(name: str, grabber: WindowGrabber, nodes: dict[str, dict[str, Any]
 
 
 def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, json_path: Path | None) -> int:
+    try:
+        import mss  # noqa: F401 - read here so a missing one is said before anything starts
+    except ImportError:
+        print("bench video grabs the screen with mss: pip install 'tensorstage[bench]'")
+        return 1
     problem = display_problem()
     private = start_private_display() if problem is not None else None
     if problem is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audio.host import REALTIME_PRIORITY
+from engine.audio.process import REALTIME_PRIORITY
 from engine.clock import now_us
 from engine.events import EventLog
 from engine.graph import Engine

@@ -1,12 +1,16 @@
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import require
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bench_video_measures_latency_from_pixels(display, tmp_path):
+    require(importlib.util.find_spec("mss") is not None, "mss (pip install 'tensorstage[bench]')")
     out = tmp_path / "video.json"
     result = subprocess.run([sys.executable, "-m", "engine", "bench", "video", "--seconds", "3",
                              "--json", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
