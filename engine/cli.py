@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
                              help="the audio process's stream threads at normal priority ([audio] realtime = false)")
     audio_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     audio_bench.set_defaults(func=_bench_audio)
+    fuzz = benches.add_parser("fuzz", help="hostile OSC and mutated patch files against a running engine")
+    fuzz.add_argument("--patches", nargs="+", default=["default", "style_live"], metavar="PATCH",
+                      help="patches to fuzz (default: default style_live)")
+    fuzz.add_argument("--batches", type=int, default=4, help="batches per patch (default 4)")
+    fuzz.add_argument("--per-batch", type=int, default=2500, help="OSC datagrams per batch (default 2500)")
+    fuzz.add_argument("--edits", type=int, default=12, help="mutated patch files per patch (default 12)")
+    fuzz.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    fuzz.set_defaults(func=_bench_fuzz)
 
     for provider in command_providers():
         provider(cli)
@@ -140,26 +149,8 @@ def command_providers() -> list:
     return providers
 
 
-def resolve_patch(name: str) -> Path:
-    """A patch file path, or a bundled patch by name."""
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml" and path.parent != Path("."):
-        return path
-    bundled = bundled_patches()
-    stem = path.stem if path.suffix == ".toml" else name
-    if stem in bundled:
-        return bundled[stem]
-    return path
-
-
-def bundled_patches() -> dict[str, Path]:
-    import patches
-    folder = Path(patches.__file__).parent
-    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
-
-
 def _check(args: argparse.Namespace) -> int:
-    from engine.patch import PatchError, load_patch
+    from engine.patch import PatchError, load_patch, resolve_patch
     failed = 0
     for name in args.patches:
         path = resolve_patch(name)
@@ -183,10 +174,13 @@ def _say_plugin_problems() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    early: list[str] = []        # a signal while the engine's modules load: heard once it exists
+    for number, name in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+        signal.signal(number, lambda *_, name=name: early.append(name))
     from engine.graph import Engine, PatchWatcher
     from engine.realtime import tune_for_real_time
     from engine.node import EngineContext
-    from engine.patch import PatchError, load_patch
+    from engine.patch import PatchError, bundled_patches, load_patch, resolve_patch
     from engine.status import Console, table
     from engine.events import EventLog
 
@@ -213,7 +207,9 @@ def _run(args: argparse.Namespace) -> int:
     osc = OscBridge(engine, config)
     console.say(f"running {path} ({len(patch.nodes)} nodes)"
                 + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
-    signal.signal(signal.SIGTERM, lambda *_: engine.request_stop("SIGTERM"))
+    _stop_on_signals(engine, console)
+    if early:
+        engine.request_stop(early[0])
     watcher = None if args.no_reload else PatchWatcher(engine, load_patch)
     opening = started = time.monotonic()
     try:
@@ -256,6 +252,35 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_WITHIN_S = 3.0
+
+
+def _stop_on_signals(engine, console) -> None:
+    """Ctrl-C and SIGTERM ask the main loop to stop (no exception thrown into
+    whatever the main thread was doing); the run then exits within
+    EXIT_WITHIN_S: past it, or at a second signal, it leaves at once (the
+    nodes have had their chance to close their files)."""
+    names = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+    def leave_now(why: str) -> None:
+        closed = engine.stopped.is_set()
+        console.say(f"{why}; leaving now" + ("" if closed else " (the nodes had not all closed)"))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if closed else 130)
+
+    def on_signal(number: int, _frame: object) -> None:
+        if engine.stop_requested.is_set() and engine.stop_reason in names.values():
+            leave_now(f"{names[number]} again")
+        engine.request_stop(names[number])
+        timer = threading.Timer(EXIT_WITHIN_S, leave_now, args=(f"still stopping after {EXIT_WITHIN_S:g} s",))
+        timer.daemon = True
+        timer.start()
+
+    for number in names:
+        signal.signal(number, on_signal)
+
+
 def _leave_if_portaudio_is_stuck(console) -> None:
     """A PortAudio stream that would not close (engine/audio/device.py) would
     hang the interpreter's exit, where sounddevice terminates PortAudio: the
@@ -270,7 +295,7 @@ def _leave_if_portaudio_is_stuck(console) -> None:
 
 def _osc_list(args: argparse.Namespace) -> int:
     from engine.osc.address_space import address_space
-    from engine.patch import PatchError, load_patch
+    from engine.patch import PatchError, load_patch, resolve_patch
     path = resolve_patch(args.patch)
     try:
         patch = load_patch(path)
@@ -299,6 +324,11 @@ def _bench_video(args: argparse.Namespace) -> int:
 def _bench_osc(args: argparse.Namespace) -> int:
     from engine.bench.osc import main as bench_osc
     return bench_osc(args.seconds, args.rate, args.json, args.server)
+
+
+def _bench_fuzz(args: argparse.Namespace) -> int:
+    from engine.bench.fuzz import main as bench_fuzz
+    return bench_fuzz(args.patches, args.batches, args.per_batch, args.edits, args.json)
 
 
 def _bench_audio(args: argparse.Namespace) -> int:

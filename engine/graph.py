@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
@@ -375,9 +376,13 @@ class Engine:
         self.store.scenes = dict(patch.scenes)
         self.runners: dict[str, NodeRunner] = {}
         self.stop_requested = threading.Event()
+        self.stopped = threading.Event()       # every node stopped and closed (files ended)
         self.stop_reason = ""
         self._pending: list[_PendingSwap] = []
         self._pending_lock = threading.Lock()
+        # Reloads (a saved file, a swap over OSC) are prepared one at a time, each
+        # on the patch the previous one left, by one worker (engine/graph.py: Reloads).
+        self.reloads = Reloads(self)
         self.started_us = 0
         # Extra receivers on output ports (OSC taps on control streams), per
         # patch: called again on every reload, so they follow the wiring.
@@ -399,17 +404,24 @@ class Engine:
         self._wire(self.runners, self.patch)
         self._start_threads(self.runners.values())
 
-    def stop(self, reason: str = "") -> None:
+    def stop(self, reason: str = "", timeout_s: float = 2.0) -> None:
+        """Stop every node within `timeout_s` in all (a thread that does not
+        stop by then is left behind, reported), then close them: files end."""
         if reason and not self.stop_reason:
             self.stop_reason = reason
         self.stop_requested.set()
+        self.reloads.stop()
         runners = list(self.runners.values())
+        deadline = time.monotonic() + timeout_s
+        for runner in runners:                 # every thread told at once, then waited for
+            runner.node.stopping.set()
         # Sources first, so nothing new enters while the rest drains.
         for runner in sorted(runners, key=lambda r: not r.is_source):
-            runner.stop()
+            runner.stop(timeout=max(0.05, deadline - time.monotonic()))
         for runner in runners:
             if not runner.is_source:
                 runner.close()
+        self.stopped.set()
 
     def request_stop(self, reason: str) -> None:
         """Ask the main loop to stop (a window's quit key, a signal)."""
@@ -429,22 +441,38 @@ class Engine:
         with self._pending_lock:
             pending, self._pending = self._pending, []
         for swap in pending:
-            self._apply(swap)
+            try:
+                self._apply(swap)
+            except Exception:  # noqa: BLE001 - a reload that fails halfway must not stop the show
+                self.events.add(ERROR, "", "reload failed while switching; the nodes that opened are closed:\n"
+                                + traceback.format_exc())
+                for runner in swap.new_runners.values():
+                    if runner not in self.runners.values():
+                        runner.stop()
+                        runner.close()
+            finally:
+                self.reloads.applied()
 
     # Live reload ---------------------------------------------------------------
     def change_option(self, node: str, option: str, value: Any) -> None:
         """Reload the running patch with one option changed, as if its file had
         been edited (swapping a model over OSC): the changed node opens beside
-        the running one on a worker thread, crossfades in on success, and a
+        the running one on the reload worker, crossfades in on success, and a
         failure leaves the running node. PatchError if the change is invalid."""
-        patch = self.patch.with_option(node, option, value)
+        self.patch.with_option(node, option, value)          # checked now, so the caller hears of a mistake
         self.events.add(RELOAD, node, f"{option} = {value!r} requested; loading beside the running node")
-        threading.Thread(target=self.prepare_reload, args=(patch,), name=f"change-{node}", daemon=True).start()
+        self.reloads.request(lambda current: current.with_option(node, option, value))
 
-    def prepare_reload(self, patch: Patch) -> None:
-        """Build and open what the new patch changes, beside the running nodes.
+    def reload(self, patch: Patch) -> None:
+        """Reload the running patch as `patch` (its file was saved): queued behind
+        any reload or swap in progress."""
+        self.reloads.request(lambda current: patch)
 
-        Runs on the reload watcher's thread, so slow opens (a model) never stall
+    def prepare_reload(self, patch: Patch) -> bool:
+        """Build and open what the new patch changes, beside the running nodes;
+        True if it is now waiting for the main thread.
+
+        Runs on the reload worker's thread, so slow opens (a model) never stall
         the window; `step` then swaps the wiring on the main thread.
         """
         kept = self._kept(patch)
@@ -459,9 +487,10 @@ class Engine:
             self.events.add(RELOAD, "", "reload rejected, the running patch stays: "
                             + "; ".join(f"node {r.name!r} could not open ({r.stats.last_error.removeprefix('open failed: ')})"
                                        for r in failed))
-            return
+            return False
         with self._pending_lock:
             self._pending.append(_PendingSwap(patch, new_runners))
+        return True
 
     def _kept(self, patch: Patch) -> set[str]:
         return {name for name, decl in patch.nodes.items()
@@ -519,9 +548,10 @@ class Engine:
             for runner in todo:
                 runner.open()
             return
-        opener = threading.Thread(target=lambda: [r.open() for r in todo], name="node-open")
+        opener = threading.Thread(target=lambda: [r.open() for r in todo], name="node-open", daemon=True)
         opener.start()
-        opener.join()
+        while opener.is_alive() and not self.stop_requested.is_set():
+            opener.join(0.1)      # a signal during a slow open (a model loading) is heard at once
 
     @staticmethod
     def _open_main_thread(runners: Any) -> None:
@@ -592,6 +622,62 @@ class Engine:
         return {name: runner.snapshot() for name, runner in self.runners.items()}
 
 
+class Reloads:
+    """One worker that prepares reloads in order: each request is a function
+    of the running patch (a saved file replaces it; a swap changes one option of
+    it), called only once the previous reload was applied, so two swaps, or a
+    swap and a save, never build on a stale patch."""
+
+    APPLY_TIMEOUT_S = 30.0      # a main loop that stopped stepping must not hold the queue for ever
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: deque[Callable[[Patch], Patch]] = deque()
+        self._wake = threading.Condition()
+        self._applied = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def request(self, make: Callable[[Patch], Patch]) -> None:
+        with self._wake:
+            self._queue.append(make)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="reload", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def applied(self) -> None:
+        self._applied.set()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._queue.clear()
+            self._wake.notify()
+        self._applied.set()
+
+    def _run(self) -> None:
+        from engine.patch import PatchError
+        while True:
+            with self._wake:
+                while not self._queue and not self._stopping:
+                    self._wake.wait(1.0)
+                if self._stopping:
+                    return
+                make = self._queue.popleft()
+            try:
+                patch = make(self.engine.patch)
+                self._applied.clear()
+                if self.engine.prepare_reload(patch):
+                    self._applied.wait(self.APPLY_TIMEOUT_S)
+            except PatchError as error:
+                self.engine.events.add(RELOAD, "", "reload rejected, the running patch stays:\n  "
+                                       + "\n  ".join(error.problems))
+            except Exception:  # noqa: BLE001 - the reload worker outlives any request
+                self.engine.events.add(ERROR, "", "reload failed, the running patch stays:\n"
+                                       + traceback.format_exc())
+
+
 class PatchWatcher:
     """Reloads the running patch when its file changes.
 
@@ -637,4 +723,8 @@ class PatchWatcher:
                 self.engine.events.add(RELOAD, "", "reload rejected, the running patch stays:\n  "
                                        + "\n  ".join(error.problems))
                 continue
-            self.engine.prepare_reload(patch)
+            except Exception:  # noqa: BLE001 - any file content: the watcher and the patch stay
+                self.engine.events.add(ERROR, "", f"reload of {self.path} failed, the running patch stays:\n"
+                                       + traceback.format_exc())
+                continue
+            self.engine.reload(patch)

@@ -14,6 +14,7 @@ what the tests can check.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,6 +22,9 @@ from engine.clock import now_us
 
 FLOAT, INT, BOOL, CHOICE = "float", "int", "bool", "choice"
 PARAM_TYPES = (FLOAT, INT, BOOL, CHOICE)
+MAX_FADE_S = 3600.0      # the longest glide a write or a scene recall may ask for
+MAX_SCENES = 128         # scenes a patch may hold, stored ones included
+MAX_SCENE_NAME = 64
 
 
 class ParamError(ValueError):
@@ -108,6 +112,13 @@ class _Ramp:
         return self.start + (self.target - self.start) * fraction
 
 
+def _check_fade(fade_s: Any) -> None:
+    """A fade time is a number of seconds, 0 to MAX_FADE_S, before any arithmetic."""
+    if fade_s is not None and (isinstance(fade_s, bool) or not isinstance(fade_s, (int, float))
+                               or not math.isfinite(fade_s) or not 0 <= fade_s <= MAX_FADE_S):
+        raise ParamError(f"fade time {fade_s!r}: expected 0 to {MAX_FADE_S:g} seconds")
+
+
 @dataclass
 class WriteResult:
     key: str
@@ -123,6 +134,10 @@ class ParamStore:
     specs: dict[str, ParamSpec] = field(default_factory=dict)
     scenes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ramps: dict[str, _Ramp] = field(default_factory=dict)
+    # Writes (OSC, control streams), scene recalls and a reload's new
+    # parameters come from different threads: one at a time.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    version: int = 0     # goes up on every change: what a cached view of the values (OSCQuery) checks
 
     def define(self, specs: dict[str, ParamSpec]) -> None:
         """Install the parameters of a (re)loaded patch.
@@ -131,6 +146,11 @@ class ParamStore:
         (clamped into a new range); a new one, or one whose default the patch
         changed, starts at its default.
         """
+        with self._lock:
+            self._define(specs)
+
+    def _define(self, specs: dict[str, ParamSpec]) -> None:
+        self.version += 1
         now = self.clock()
         ramps: dict[str, _Ramp] = {}
         for key, spec in specs.items():
@@ -148,16 +168,19 @@ class ParamStore:
     def set(self, key: str, value: Any, fade_s: float | None = None) -> WriteResult:
         """Write a new target. Floats glide there over the parameter's smoothing
         time (or `fade_s`); other types change at once."""
-        spec = self._spec(key)
-        coerced, clamped = spec.coerce(value)
-        now = self.clock()
-        seconds = spec.smoothing_s if fade_s is None else fade_s
-        if spec.type == FLOAT and seconds > 0:
-            ramp = _Ramp(self._ramps[key].value_at(now), coerced, now, int(seconds * 1e6))
-        else:
-            ramp = _Ramp(coerced, coerced, now, 0)
-        self._ramps[key] = ramp
-        return WriteResult(key, coerced, clamped)
+        _check_fade(fade_s)
+        with self._lock:
+            spec = self._spec(key)
+            coerced, clamped = spec.coerce(value)
+            now = self.clock()
+            seconds = spec.smoothing_s if fade_s is None else fade_s
+            if spec.type == FLOAT and seconds > 0:
+                ramp = _Ramp(self._ramps[key].value_at(now), coerced, now, int(seconds * 1e6))
+            else:
+                ramp = _Ramp(coerced, coerced, now, 0)
+            self._ramps[key] = ramp
+            self.version += 1
+            return WriteResult(key, coerced, clamped)
 
     def value(self, key: str) -> Any:
         """The smoothed value now."""
@@ -175,19 +198,29 @@ class ParamStore:
 
     def recall(self, scene: str, fade_s: float | None = None) -> None:
         """Move every parameter named in a scene to its stored value."""
-        try:
-            values = self.scenes[scene]
-        except KeyError:
-            known = ", ".join(sorted(self.scenes)) or "none"
-            raise ParamError(f"no scene {scene!r}; scenes are: {known}") from None
-        for key, value in values.items():
-            self.set(key, value, fade_s)
+        _check_fade(fade_s)
+        with self._lock:
+            try:
+                values = self.scenes[scene]
+            except (KeyError, TypeError):
+                known = ", ".join(sorted(self.scenes)) or "none"
+                raise ParamError(f"no scene {scene!r}; scenes are: {known}") from None
+            for key, value in values.items():
+                try:
+                    self.set(key, value, fade_s)
+                except ParamError:
+                    pass             # a parameter a reload removed: the rest of the scene still applies
 
     def store_scene(self, scene: str) -> dict[str, Any]:
         """Remember the current targets of the exposed parameters as a scene."""
-        values = {key: self._ramps[key].target for key in self.exposed()}
-        self.scenes[scene] = values
-        return values
+        if not isinstance(scene, str) or not 0 < len(scene) <= MAX_SCENE_NAME:
+            raise ParamError(f"a scene name is 1 to {MAX_SCENE_NAME} characters")
+        with self._lock:
+            if scene not in self.scenes and len(self.scenes) >= MAX_SCENES:
+                raise ParamError(f"already {MAX_SCENES} scenes; store over one of them")
+            values = {key: self._ramps[key].target for key in self.exposed()}
+            self.scenes[scene] = values
+            return values
 
     def _key(self, key: str) -> str:
         if key not in self._ramps:

@@ -513,3 +513,21 @@ def _find_cycle(nodes: dict[str, NodeDecl]) -> list[str]:
     loop = path[path.index(current):] + [current]
     loop.reverse()  # upstream walk: reverse it so arrows follow the data
     return loop
+
+
+def resolve_patch(name: str) -> Path:
+    """A patch file path, or a bundled patch by name."""
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" and path.parent != Path("."):
+        return path
+    bundled = bundled_patches()
+    stem = path.stem if path.suffix == ".toml" else name
+    if stem in bundled:
+        return bundled[stem]
+    return path
+
+
+def bundled_patches() -> dict[str, Path]:
+    import patches
+    folder = Path(patches.__file__).parent
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}

@@ -29,6 +29,23 @@ def require(available: bool, what: str) -> None:
 
 
 @pytest.fixture
+def portaudio() -> None:
+    """The PortAudio library (Debian libportaudio2), which sounddevice loads."""
+    try:
+        import sounddevice  # noqa: F401 - raises OSError when PortAudio is missing
+        available = True
+    except (ImportError, OSError):
+        available = False
+    require(available, "PortAudio (apt install libportaudio2)")
+
+
+def require_file(path: str, package: str) -> None:
+    """A system file a test reads, from a Debian package .ci/run installs."""
+    from pathlib import Path
+    require(Path(path).exists(), f"{path} (apt install {package})")
+
+
+@pytest.fixture
 def display() -> str:
     from engine.display import display_problem
     problem = display_problem()
@@ -50,7 +67,7 @@ def _fresh_test_nodes():
 
 
 @pytest.fixture
-def pipewire() -> None:
+def pipewire(portaudio) -> None:
     """A running PipeWire server (with its PulseAudio and ALSA front ends)."""
     import subprocess
     running = shutil.which("pw-cli") is not None and subprocess.run(

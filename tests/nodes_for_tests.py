@@ -157,3 +157,20 @@ class LevelSource(Node):
         if self.wait(1.0 / self.opts["fps"]):
             return None
         return {"value": Packet(float(self.param["value"]), now_us())}
+
+
+@register
+class SlowOpenNode(Node):
+    """Passes values on; its `open` takes `open_s` (a model loading)."""
+    type_name = "test_slow_open"
+    inputs = (Port("value", ANY),)
+    outputs = (Port("value", ANY),)
+    options = {"open_s": Option(float, 0.0, "seconds open takes"),
+               "label": Option(str, "", "anything; changing it restarts the node")}
+
+    def open(self) -> None:
+        time.sleep(self.opts["open_s"])
+        _count_open(self.name)
+
+    def process(self, inputs: dict[str, Packet]) -> dict[str, Packet]:
+        return {"value": inputs["value"]}

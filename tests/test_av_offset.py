@@ -5,6 +5,7 @@ import time
 
 from engine.events import EventLog
 from engine.graph import Engine
+from engine.node import EngineContext
 from engine.osc.address_space import status_addresses
 from engine.osc.bridge import OscBridge, OscConfig
 from engine.patch import parse_patch
@@ -18,7 +19,7 @@ height = 120
 [nodes.file]
 type = "recorder"
 inputs.video = "pattern.video"
-path = "{out}/av.mp4"
+path = "av.mp4"
 
 [nodes.tone]
 type = "tone"
@@ -35,7 +36,7 @@ inputs.audio = "tone.audio"
 def test_av_offset_is_reported_with_both_sinks(pipewire, tmp_path):
     patch = parse_patch(PATCH.format(out=tmp_path))
     assert "/tensorstage/av_offset_ms" in {a.address for a in status_addresses(patch)}
-    eng = Engine(patch, events=EventLog())
+    eng = Engine(patch, EngineContext(output_dir=tmp_path), events=EventLog())
     bridge = OscBridge(eng, OscConfig(listen=None, query=False))
     eng.start()
     try:

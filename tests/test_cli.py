@@ -172,3 +172,22 @@ def test_style_live_runs_headless_and_paints_the_recording(tmp_path):
     figures = json.loads(stats.read_text())
     assert figures["nodes"]["style"]["errors"] == 0
     assert figures["nodes"]["style"]["fps"] > 10                # loose; bench audio records 30 fps
+
+
+@pytest.mark.parametrize("after_s", [0.0, 0.5, 2.0])
+def test_ctrl_c_stops_a_run_while_it_starts_and_loads_a_model(after_s, tmp_path):
+    """A signal is a request to stop, heard whatever the main thread is doing
+    (opening nodes, a model loading); the run exits within 3 s (asserted
+    loosely here; `bench fuzz` records the figure)."""
+    run = subprocess.Popen([sys.executable, "-m", "engine", "run", "style_live", "--headless", "--no-osc",
+                            "--output-dir", str(tmp_path)], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    first = run.stderr.readline()            # the run has begun ("running ...")
+    time.sleep(after_s)
+    sent = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=30)
+    err = first + err
+    took = time.monotonic() - sent
+    assert run.returncode == 0, err
+    assert "(Ctrl-C)" in err or "Ctrl-C" in err, err
+    assert took < 8, (took, err)

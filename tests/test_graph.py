@@ -206,3 +206,66 @@ def test_live_reload_adds_and_removes_nodes(running, tmp_path):
         assert "slow/delay_ms" not in eng.store.specs
     finally:
         watcher.stop()
+
+
+SLOW_OPEN = """
+[nodes.ticks]
+type = "test_ticks"
+
+[nodes.model]
+type = "test_slow_open"
+open_s = 0.4
+label = "a"
+inputs.value = "ticks.value"
+
+[nodes.out]
+type = "test_collect"
+inputs.value = "model.value"
+"""
+
+
+def test_swaps_and_saves_while_a_model_loads_apply_in_order_on_the_current_patch(running, tmp_path):
+    """Two swaps (and a file save) requested while the first is still loading
+    each build on the patch the one before left: none is lost, nothing raises."""
+    path = tmp_path / "show.toml"
+    write(path, SLOW_OPEN)
+    eng = running("", path)
+    run_for(eng, 0.5)
+    eng.change_option("model", "label", "b")                 # loads for 0.4 s ...
+    eng.change_option("model", "open_s", 0.1)                # ... while these wait their turn
+    saved = load_patch(path)
+    eng.reload(saved.with_option("model", "open_s", 0.1).with_option("model", "label", "b")
+               .with_option("ticks", "label", "new"))
+    assert wait_for(eng, lambda: eng.runners["ticks"].decl.options["label"] == "new", 10), eng.events.messages()
+    options = eng.runners["model"].decl.options
+    assert (options["label"], options["open_s"]) == ("b", 0.1)
+    assert not [m for m in eng.events.messages("error") if "reload" in m], eng.events.messages()
+    received = len(RECEIVED["out"])
+    run_for(eng, 0.3)
+    assert len(RECEIVED["out"]) > received + 10              # frames flow through the last model
+
+
+def test_the_watcher_survives_any_file_content_and_reloads_the_next_good_one(running, tmp_path):
+    path = tmp_path / "live.toml"
+    write(path, chain(label="a"))
+    eng = running("", path)
+    calls = []
+
+    def load(p):
+        calls.append(p)
+        if len(calls) == 1:
+            raise RecursionError("a loader bug no patch should reach")
+        return load_patch(p)
+
+    watcher = PatchWatcher(eng, load, interval_s=0.05)
+    watcher.start()
+    try:
+        run_for(eng, 0.2)
+        write(path, chain(label="b") + "\n")
+        assert wait_for(eng, lambda: any("RecursionError" in m for m in eng.events.messages("error")))
+        path.write_bytes(b'[nodes.x]\ntype = ["camera"]\n\xff\xfe')     # a list for a type, then bytes
+        assert wait_for(eng, lambda: eng.events.counts["reload"] >= 1)
+        write(path, chain(label="c"))
+        assert wait_for(eng, lambda: eng.runners["ticks"].decl.options["label"] == "c"), eng.events.messages()
+    finally:
+        watcher.stop()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import bundled_patches
+from engine.patch import bundled_patches
 from engine.patch import PatchError, load_patch, parse_patch
 
 GOOD = """

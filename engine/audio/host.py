@@ -198,8 +198,15 @@ class ProcessHost:
                 return False
 
     def shutdown(self) -> None:
-        with self._lock:
-            self._stop_process()
+        """End the audio process; at exit, never wait long on a node's request
+        in flight (it may be waiting for a process that will not start)."""
+        if self._lock.acquire(timeout=1.0):
+            try:
+                self._stop_process()
+            finally:
+                self._lock.release()
+        elif self._process is not None:
+            self._process.kill()
 
     # The process --------------------------------------------------------------
     def _call(self, request: Any) -> Any:

@@ -66,7 +66,8 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
         ("errors", "i", "node errors since start"),
         ("dropped", "i", "frames dropped by flow limiting since start"),
         ("osc/ignored", "i", "OSC messages ignored (unknown address, bad type, malformed)"),
-    ]
+    ] + ([("osc/restarts", "i", "times the OSC process was started again (it died)")]
+         if patch.osc.get("process", True) else [])
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
     out += [OscAddress(f"{STATUS_PREFIX}/{figure.address}", OUT, figure.type_tag, figure.description, "status")
             for figure in declared_status(patch).values()]

@@ -61,6 +61,7 @@ class OscBridge:
         self.query: OscQueryServer | None = None
         self.scene = ""
         self.started = time.monotonic()
+        self._addresses: tuple[Patch, list] | None = None
 
     def start(self) -> None:
         """Call before `engine.start()`, so the stream taps are in the first wiring."""
@@ -88,7 +89,8 @@ class OscBridge:
             self.sender = OscSender(config.send_to, config.bundle)
             self.sender.start()
             self.engine.taps = self._taps
-            self.heartbeat = Heartbeat(self.sender, self.status_messages, config.heartbeat_s)
+            self.heartbeat = Heartbeat(self.sender, self.status_messages, config.heartbeat_s,
+                                       on_error=lambda text: events.add(ERROR, "osc", text))
             self.heartbeat.start()
             events.add(INFO, "osc", "sending streams and a heartbeat to "
                        + ", ".join(f"{h}:{p}" for h, p in config.send_to)
@@ -96,7 +98,8 @@ class OscBridge:
 
     def _start_query(self, host: str, port: int) -> None:
         try:
-            self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port)
+            self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port,
+                                        allow=self.config.allow)
         except OSError as error:
             self.engine.events.add(ERROR, "osc", f"OSCQuery cannot listen on {host}:{port} ({error.strerror})")
             return
@@ -109,7 +112,11 @@ class OscBridge:
                 part.stop()
 
     def addresses(self):
-        return address_space(self.engine.patch, self.config.streams)
+        """The patch's address space, made again only when a reload changed the patch."""
+        patch = self.engine.patch
+        if self._addresses is None or self._addresses[0] is not patch:
+            self._addresses = (patch, address_space(patch, self.config.streams))
+        return self._addresses[1]
 
     def _taps(self, patch: Patch) -> dict[tuple[str, str], list[Receiver]]:
         assert self.sender is not None
@@ -144,6 +151,8 @@ class OscBridge:
             (f"{STATUS_PREFIX}/dropped", (sum(f["dropped"] for f in nodes.values()),)),
             (f"{STATUS_PREFIX}/osc/ignored", (self.server.ignored if self.server else 0,)),
         ]
+        if self.engine.patch.osc.get("process", True):
+            messages.append((f"{STATUS_PREFIX}/osc/restarts", (getattr(self.server, "restarts", 0),)))
         messages += [(f"{STATUS_PREFIX}/{address}", (value,)) for address, value in self.engine.status().items()]
         offset = self.engine.av_offset_ms()
         if offset is not None:

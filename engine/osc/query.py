@@ -56,16 +56,31 @@ def _drop_empty_contents(node: dict[str, Any]) -> None:
         del node["CONTENTS"]
 
 
+MAX_CLIENTS = 16         # connections served at once; more are closed at once
+CLIENT_TIMEOUT_S = 5.0   # a client that sends nothing for this long is dropped
+
+
 class OscQueryServer:
+    """The namespace over HTTP. Honours the OSC allow-list, serves at most
+    MAX_CLIENTS at once and drops slow ones, and builds the namespace only
+    when the patch or a value changed (a cache checked per request)."""
+
     def __init__(self, addresses: Callable[[], list[OscAddress]], store: ParamStore, host: str, port: int,
-                 osc_port: int, name: str = "tensorstage") -> None:
+                 osc_port: int, name: str = "tensorstage", allow: tuple[str, ...] = (),
+                 client_timeout_s: float = CLIENT_TIMEOUT_S) -> None:
         self.addresses, self.store = addresses, store
+        self.allow = set(allow)
+        self.refused = 0
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+        self._cache: tuple[list, int, dict[str, Any]] | None = None     # (addresses, store version, tree)
         self.host_info = {"NAME": name, "OSC_IP": host, "OSC_PORT": osc_port, "OSC_TRANSPORT": "UDP",
                           "EXTENSIONS": {"ACCESS": True, "VALUE": True, "RANGE": True, "DESCRIPTION": True,
                                          "UNIT": True, "TYPE": True}}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = client_timeout_s
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 status, body = outer.answer(self.path)
                 data = json.dumps(body).encode()
@@ -78,7 +93,25 @@ class OscQueryServer:
             def log_message(self, *args: Any) -> None:
                 pass  # requests are not news
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 64          # a burst of connections is accepted and judged, not left waiting
+
+            def verify_request(self, request: Any, client_address: Any) -> bool:
+                if outer.allow and client_address[0] not in outer.allow:
+                    outer.refused += 1
+                    return False
+                if not outer._slots.acquire(blocking=False):
+                    outer.refused += 1
+                    return False
+                return True
+
+            def process_request_thread(self, request: Any, client_address: Any) -> None:
+                try:
+                    super().process_request_thread(request, client_address)
+                finally:
+                    outer._slots.release()
+
+        self.httpd = Server((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="oscquery", daemon=True)
@@ -87,7 +120,7 @@ class OscQueryServer:
         parts = urlsplit(raw_path)
         if parts.query == "HOST_INFO":
             return 200, self.host_info
-        node = namespace(self.addresses(), self.store)
+        node = self.tree()
         for part in [p for p in parts.path.split("/") if p]:
             node = node.get("CONTENTS", {}).get(part)
             if node is None:
@@ -97,6 +130,13 @@ class OscQueryServer:
                 return 204 if parts.query == "VALUE" else 400, {}
             return 200, {parts.query: node[parts.query]}
         return 200, node
+
+    def tree(self) -> dict[str, Any]:
+        addresses, version = self.addresses(), self.store.version
+        cached = self._cache
+        if cached is None or cached[0] is not addresses or cached[1] != version:
+            cached = self._cache = (addresses, version, namespace(addresses, self.store))
+        return cached[2]
 
     def start(self) -> None:
         self._thread.start()

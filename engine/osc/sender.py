@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import traceback
 from typing import Any, Callable
 
 import numpy as np
@@ -129,8 +130,10 @@ class Heartbeat:
     """Sends the engine's status every `period_s`: alive, patch, scene, figures."""
 
     def __init__(self, sender: OscSender, status: Callable[[], list[tuple[str, tuple[Any, ...]]]],
-                 period_s: float = 1.0) -> None:
+                 period_s: float = 1.0, on_error: Callable[[str], None] | None = None) -> None:
         self.sender, self.status, self.period_s = sender, status, period_s
+        self.on_error = on_error    # told once per run of failures, with the traceback
+        self.failures = 0
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="osc-heartbeat", daemon=True)
         self.beats = 0
@@ -145,9 +148,17 @@ class Heartbeat:
             self._thread.join(2)
 
     def _run(self) -> None:
+        failed_before = False
         while self._running.is_set():
-            self.sender.send_now(self.status())
-            self.beats += 1
+            try:
+                self.sender.send_now(self.status())
+                self.beats += 1
+                failed_before = False
+            except Exception:  # noqa: BLE001 - a figure that fails must not end the heartbeat
+                self.failures += 1
+                if not failed_before and self.on_error is not None:
+                    self.on_error("the heartbeat failed, going on:\n" + traceback.format_exc())
+                failed_before = True
             deadline = time.monotonic() + self.period_s
             while self._running.is_set() and time.monotonic() < deadline:
                 time.sleep(min(0.05, self.period_s))

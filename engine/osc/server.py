@@ -1,18 +1,12 @@
-"""The OSC server: writes parameters and runs commands, never falls over.
+"""The OSC server: reads UDP datagrams, hands each message to the dispatcher
+(engine/osc/dispatch.py: what a message does, and every check), never falls over.
 
-One thread reads UDP datagrams (a plain socket: python-osc's threading server
+One thread reads datagrams (a plain socket: python-osc's threading server
 starts a thread per datagram and collapses on two cores). Each datagram is
 parsed with python-osc's parser inside a guard: garbage is counted, never
-raised. A bundle whose timetag lies ahead is held until its time. Messages may
-use OSC address patterns. What is wrong is ignored, counted per address and
-reported at most once per address every few seconds:
-
-- unknown address: ignored
-- wrong argument count or type (a string for a float): ignored
-- out of range: clamped, applied, and counted as clamped
-- a sender not on the allow-list: ignored
-
-Nothing is ever sent back: a handler has no way to reply.
+raised. A bundle whose timetag lies ahead is held until its time, at most
+MAX_SCHEDULED of them and at most MAX_AHEAD_S ahead. Nothing is ever sent
+back: a handler has no way to reply.
 """
 
 from __future__ import annotations
@@ -24,18 +18,18 @@ import os
 import socket
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any, Callable
 
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket
 
-from engine.events import OSC, EventLog
-from engine.osc.patterns import compile_pattern, is_pattern
-from engine.params import ParamError, ParamStore
+from engine.events import EventLog
+from engine.osc.dispatch import OscDispatcher
+from engine.params import ParamStore
 
 MAX_SCHEDULED = 10_000
-IGNORED = ("unknown", "bad_args", "malformed", "refused", "overflow")   # outcomes that count as ignored
+MAX_AHEAD_S = 3600.0   # a bundle for later than this is refused (a far-future timetag)
 BATCH_MAX = 1024   # datagrams read in one go
 BATCH_BUSY = 8     # a batch this large means a flood: pause between batches
 
@@ -64,13 +58,12 @@ def lower_priority_of_this_thread(niceness: int = 10) -> None:
 class OscServer:
     def __init__(self, store: ParamStore, events: EventLog, host: str = "127.0.0.1", port: int = 9000,
                  allow: tuple[str, ...] = (), on_scene: Callable[[str], None] | None = None,
-                 on_swap: Callable[[str, str], None] | None = None) -> None:
+                 on_swap: Callable[[str, str], None] | None = None, lock: threading.Lock | None = None) -> None:
         self.store, self.events = store, events
         self.allow = set(allow)
-        self.on_scene = on_scene
-        self.on_swap = on_swap      # (node, model path); raises ValueError for a bad request
-        self.counts: Counter[str] = Counter()                       # totals by outcome
-        self.by_address: dict[str, Counter[str]] = defaultdict(Counter)
+        # `lock`: held while a message is applied (the OSC process forwards
+        # between messages, never halfway through one).
+        self.dispatch = OscDispatcher(store, events, on_scene, on_swap, lock)
         self._scheduled: list[tuple[float, int, Any]] = []
         self._sequence = itertools.count()
         self._running = threading.Event()
@@ -81,8 +74,19 @@ class OscServer:
         self._thread = threading.Thread(target=self._serve, name="osc-in", daemon=True)
 
     @property
+    def counts(self) -> Counter:
+        return self.dispatch.counts
+
+    @property
+    def by_address(self) -> dict[str, Counter]:
+        return self.dispatch.by_address
+
+    @property
     def ignored(self) -> int:
-        return sum(self.counts[k] for k in IGNORED)
+        return self.dispatch.ignored
+
+    def apply(self, address: str, args: list[Any]) -> None:
+        self.dispatch.apply(address, args)
 
     def start(self) -> None:
         self._running.set()
@@ -121,16 +125,19 @@ class OscServer:
                         batch.append(self.sock.recvfrom(65536))
                 except (BlockingIOError, OSError):
                     pass
-            for data, (sender, _) in batch:
-                self.handle_datagram(data, sender)
-            self._run_due()
+            try:
+                for data, (sender, _) in batch:
+                    self.handle_datagram(data, sender)
+                self._run_due()
+            except Exception as error:  # noqa: BLE001 - the server thread must outlive any datagram
+                self.dispatch.ignore("failed", "osc", f"server error, going on: {type(error).__name__}: {error}")
             if len(batch) >= BATCH_BUSY:
                 time.sleep(0.001)
 
     def handle_datagram(self, data: bytes, sender: str = "127.0.0.1") -> None:
         self.counts["datagrams"] += 1
         if self.allow and sender not in self.allow:
-            self._ignore("refused", f"from {sender}", "sender is not on the allow-list; ignored")
+            self.dispatch.ignore("refused", f"from {sender}", "sender is not on the allow-list; ignored")
             return
         try:
             if data[:1] == b"/":  # a plain message, the common case: no bundle, no timetag
@@ -139,8 +146,8 @@ class OscServer:
                 return
             messages = OscPacket(data).messages
         except Exception as error:  # noqa: BLE001 - python-osc raises several kinds on garbage
-            self._ignore("malformed", "", f"malformed datagram of {len(data)} bytes ignored "
-                                          f"({type(error).__name__})")
+            self.dispatch.ignore("malformed", "", f"malformed datagram of {len(data)} bytes ignored "
+                                                  f"({type(error).__name__})")
             return
         if not messages:
             self.counts["empty"] += 1  # an empty bundle: valid, and nothing to do
@@ -148,8 +155,9 @@ class OscServer:
         now = time.time()
         for timed in messages:
             if timed.time > now + 0.0005:
-                if len(self._scheduled) >= MAX_SCHEDULED:
-                    self._ignore("overflow", timed.message.address, "too many bundles waiting; ignored")
+                if len(self._scheduled) >= MAX_SCHEDULED or timed.time > now + MAX_AHEAD_S:
+                    self.dispatch.ignore("overflow", timed.message.address[:64], "too many bundles waiting, or "
+                                         f"one for more than {MAX_AHEAD_S:g} s ahead; ignored")
                     continue
                 heapq.heappush(self._scheduled, (timed.time, next(self._sequence), timed.message))
             else:
@@ -161,83 +169,3 @@ class OscServer:
             _, _, message = heapq.heappop(self._scheduled)
             self.counts["scheduled"] += 1
             self.apply(message.address, list(message.params))
-
-    # Applying ------------------------------------------------------------------
-    def apply(self, address: str, args: list[Any]) -> None:
-        self.counts["messages"] += 1
-        if address.startswith("/scene/"):
-            self._scene_command(address, args)
-            return
-        if address == "/tensorstage/swap":
-            self._swap_command(address, args)
-            return
-        targets = self._targets(address)
-        if not targets:
-            self._ignore("unknown", address, "unknown address; ignored (tensorstage osc list shows them)")
-            return
-        for key in targets:
-            self._set(f"/{key}", key, args)
-
-    def _targets(self, address: str) -> list[str]:
-        if not is_pattern(address):
-            spec = self.store.specs.get(address[1:])
-            return [address[1:]] if spec is not None and spec.exposed else []
-        exposed = self.store.exposed()
-        try:
-            regex = compile_pattern(address[1:])
-        except ValueError:
-            return []
-        return [key for key in exposed if regex.match(key)]
-
-    def _set(self, address: str, key: str, args: list[Any]) -> None:
-        if len(args) != 1:
-            self._ignore("bad_args", address, f"expected 1 argument, got {len(args)}; ignored")
-            return
-        try:
-            result = self.store.set(key, args[0])
-        except ParamError as error:
-            self._ignore("bad_args", address, f"{error}; ignored")
-            return
-        self.by_address[address]["applied"] += 1
-        self.counts["applied"] += 1
-        if result.clamped:
-            self.by_address[address]["clamped"] += 1
-            self.counts["clamped"] += 1
-            self.events.add(OSC, address, f"{args[0]!r} is out of range; clamped to {result.value!r}")
-
-    def _scene_command(self, address: str, args: list[Any]) -> None:
-        if address not in ("/scene/recall", "/scene/store") or not args or not isinstance(args[0], str) \
-                or len(args) > (2 if address == "/scene/recall" else 1) \
-                or (len(args) == 2 and not isinstance(args[1], (int, float))):
-            self._ignore("bad_args", address, "expected /scene/recall NAME [FADE_S] or /scene/store NAME; ignored")
-            return
-        try:
-            if address == "/scene/recall":
-                self.store.recall(args[0], float(args[1]) if len(args) == 2 else None)
-                if self.on_scene:
-                    self.on_scene(args[0])
-            else:
-                self.store.store_scene(args[0])
-        except ParamError as error:
-            self._ignore("bad_args", address, f"{error}; ignored")
-            return
-        self.by_address[address]["applied"] += 1
-        self.counts["applied"] += 1
-
-    def _swap_command(self, address: str, args: list[Any]) -> None:
-        """/tensorstage/swap NODE PATH: load another model into a model node."""
-        if self.on_swap is None or len(args) != 2 or not all(isinstance(a, str) for a in args):
-            self._ignore("bad_args", address, "expected /tensorstage/swap NODE MODEL_PATH; ignored")
-            return
-        try:
-            self.on_swap(args[0], args[1])
-        except ValueError as error:      # PatchError: an unknown node, a node without a model path
-            self._ignore("bad_args", address, f"{error}; ignored")
-            return
-        self.by_address[address]["applied"] += 1
-        self.counts["applied"] += 1
-
-    def _ignore(self, outcome: str, address: str, message: str) -> None:
-        self.counts[outcome] += 1
-        self.by_address[address][outcome] += 1
-        self.events.add(OSC, address or "osc", message)

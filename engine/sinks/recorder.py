@@ -7,6 +7,7 @@ stage is a minute in the file.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -18,10 +19,24 @@ from engine.packet import AUDIO, VIDEO, Packet
 
 
 def output_path(template: str, context: EngineContext) -> Path:
-    """Fill `{output_dir}`, `{patch}` and `{time}` in a path template."""
-    text = template.format(output_dir=context.output_dir, patch=context.patch_name,
-                           time=time.strftime("%Y%m%d-%H%M%S"))
-    return Path(text).expanduser().resolve()
+    """Fill `{output_dir}`, `{patch}` and `{time}` in a path template (those
+    three names only: no format-string attribute look-ups). The file is always
+    inside the output folder (`--output-dir`): a relative path starts there,
+    and a path that leads out of it (absolute, `..`, a link) is refused, so no
+    patch edit can make the show write anywhere else."""
+    names = {"output_dir": str(context.output_dir), "patch": context.patch_name,
+             "time": time.strftime("%Y%m%d-%H%M%S")}
+    unknown = [m for m in re.findall(r"\{([^{}]*)\}", template) if m not in names]
+    if unknown:
+        raise ValueError(f"path {template!r}: unknown placeholder {{{unknown[0]}}}; "
+                         "use {output_dir}, {patch} or {time}")
+    text = re.sub(r"\{(output_dir|patch|time)\}", lambda m: names[m.group(1)], template)
+    root = Path(context.output_dir).expanduser().resolve()
+    path = (root / Path(text).expanduser()).resolve()
+    if not path.is_relative_to(root):
+        raise ValueError(f"path {template!r} leads out of the output folder {root}; recordings are written "
+                         "inside it (choose it with --output-dir)")
+    return path
 
 
 class Mp4Recorder:

@@ -59,20 +59,32 @@ class _Unpickler(pickle.Unpickler):
         return self.storages.setdefault(key, _Storage(dtype))
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """The header pickles hold plain values only (numbers, strings, lists,
+    dicts): any class or function in them is refused, never imported."""
+
+    def find_class(self, module, name):
+        raise CheckpointError(f"checkpoint header refers to {module}.{name}; a header holds plain values only")
+
+
+def _plain(f):
+    return _PlainUnpickler(f).load()
+
+
 def load_legacy_checkpoint(path: str | Path) -> "OrderedDict[str, np.ndarray]":
     """The checkpoint's state dict as name -> float/int numpy array."""
     path = Path(path)
     with path.open("rb") as f:
-        if pickle.load(f) != _MAGIC:
+        if _plain(f) != _MAGIC:
             raise CheckpointError(f"{path}: not a legacy PyTorch checkpoint (bad magic number)")
-        if pickle.load(f) != _PROTOCOL:
+        if _plain(f) != _PROTOCOL:
             raise CheckpointError(f"{path}: unsupported PyTorch protocol version")
-        info = pickle.load(f)
-        if not info.get("little_endian", True):
+        info = _plain(f)
+        if not isinstance(info, dict) or not info.get("little_endian", True):
             raise CheckpointError(f"{path}: big-endian checkpoints are not supported")
         storages: dict = {}
         obj = _Unpickler(f, storages).load()
-        keys = pickle.load(f)
+        keys = _plain(f)
         for key in keys:
             (count,) = struct.unpack("<q", f.read(8))
             storage = storages[key]

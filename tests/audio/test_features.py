@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.audio import features
+from tests.conftest import require, require_file
 
 RATE = 48000
 
@@ -57,8 +58,8 @@ def test_tempo_of_a_click_envelope():
 def test_yin_on_a_real_trumpet_recording_agrees_with_its_spectrum():
     """LMMS's trumpet01.ogg (Debian lmms-common, GPL-2+): a held note."""
     source = Path("/usr/share/lmms/samples/instruments/trumpet01.ogg")
-    if not source.exists() or shutil.which("ffmpeg") is None:
-        pytest.skip("needs Debian lmms-common and ffmpeg (installed by .ci/run)")
+    require_file(str(source), "lmms-common")
+    require(shutil.which("ffmpeg") is not None, "ffmpeg (apt install ffmpeg)")
     raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(source), "-ac", "1", "-ar", str(RATE),
                           "-f", "f32le", "-"], capture_output=True, check=True).stdout
     audio = np.frombuffer(raw, np.float32)

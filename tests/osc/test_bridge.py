@@ -191,3 +191,48 @@ def test_garbage_does_not_disturb_the_running_engine(osc_engine):
     fps = (figures["color"]["frames_in"] - before) / elapsed
     assert fps > 24                                                 # the 30 fps stream kept its rate
     assert eng.store.target("color/saturation") == 1.0              # and no parameter moved
+
+
+def test_oscquery_honours_the_allow_list_and_bounds_slow_clients(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from engine.osc.address_space import address_space
+    from engine.osc.query import MAX_CLIENTS, OscQueryServer
+    from engine.params import ParamStore
+
+    patch = parse_patch(PATCH)
+    store = ParamStore()
+    store.define(patch.param_specs())
+    addresses = address_space(patch)
+    refusing = OscQueryServer(lambda: addresses, store, "127.0.0.1", 0, 9000, allow=("10.9.8.7",))
+    refusing.start()
+    try:
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{refusing.port}/", timeout=5).read()
+        assert refusing.refused == 1
+    finally:
+        refusing.stop()
+
+    server = OscQueryServer(lambda: addresses, store, "127.0.0.1", 0, 9000, client_timeout_s=0.5)
+    server.start()
+    silent = []
+    try:
+        for _ in range(MAX_CLIENTS + 4):                    # clients that connect and say nothing
+            silent.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        deadline = time.monotonic() + 3
+        while server.refused < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.refused >= 4, (server.refused, server._slots._value)   # past the bound: closed
+        time.sleep(1.0)                                      # the silent ones time out and free their slots
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/color/saturation?VALUE", timeout=5) as r:
+            assert json.loads(r.read()) == {"VALUE": [1.0]}
+        first = server.tree()
+        assert server.tree() is first                        # cached while nothing changed
+        store.set("color/saturation", 0.5)
+        assert server.tree() is not first and server.tree()["CONTENTS"]["color"]["CONTENTS"][
+            "saturation"]["VALUE"] == [0.5]
+    finally:
+        for sock in silent:
+            sock.close()
+        server.stop()

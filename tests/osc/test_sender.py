@@ -88,3 +88,27 @@ def test_a_vector_stream_goes_out_as_one_message_of_n_floats():
         sender.stop()
         receiver.close()
     assert got == {"/timbre/features": [220.0, -12.5], "/analysis/motion": [0.25]}
+
+
+def test_a_failing_status_does_not_end_the_heartbeat():
+    from engine.osc.sender import Heartbeat
+
+    calls, errors = [], []
+
+    def status():
+        calls.append(1)
+        if len(calls) <= 3:
+            raise ZeroDivisionError("a figure divided by zero")
+        return [("/tensorstage/alive", (1.0,))]
+
+    sender = OscSender([("127.0.0.1", free_udp_port())])
+    beat = Heartbeat(sender, status, period_s=0.02, on_error=errors.append)
+    beat.start()
+    try:
+        deadline = time.monotonic() + 5
+        while beat.beats < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        beat.stop()
+    assert beat.beats >= 3 and beat.failures == 3
+    assert len(errors) == 1 and "ZeroDivisionError" in errors[0]      # said once, with its traceback

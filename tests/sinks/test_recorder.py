@@ -1,9 +1,12 @@
+import re
+
 import cv2
-import pytest
 import numpy as np
+import pytest
 
 from engine import timecode
 from engine.harness import NodeHarness
+from engine.node import EngineContext
 from engine.packet import Packet
 from engine.sinks.recorder import Mp4Recorder
 
@@ -47,7 +50,7 @@ def test_a_faster_stream_is_thinned_to_the_file_rate(tmp_path):
 
 def test_recording_stops_at_its_duration_cap_and_the_node_says_so(tmp_path):
     options = {"path": str(tmp_path / "{patch}.mp4"), "fps": 10.0, "max_seconds": 1.0}
-    with NodeHarness("recorder", options=options, name="rec") as node:
+    with NodeHarness("recorder", options=options, name="rec", context=EngineContext(output_dir=tmp_path)) as node:
         for i in range(30):
             node.feed(video=Packet(frame(i * 100_000 + 1), i * 100_000 + 1))
     assert len(frames_in(tmp_path / "patch.mp4")) == 10
@@ -69,8 +72,8 @@ def test_a_long_gap_past_the_cap_stops_cleanly(tmp_path):
 def test_sound_is_recorded_to_a_wav_beside_the_video(tmp_path):
     import soundfile
 
-    options = {"path": str(tmp_path / "show.mp4"), "fps": 10.0, "max_seconds": 60.0}
-    with NodeHarness("recorder", options=options, name="rec") as node:
+    options = {"path": "show.mp4", "fps": 10.0, "max_seconds": 60.0}           # relative: in the output folder
+    with NodeHarness("recorder", options=options, name="rec", context=EngineContext(output_dir=tmp_path)) as node:
         t = np.arange(256) / 48000
         for i in range(30):
             block = (0.5 * np.sin(2 * np.pi * 440 * (t + i * 256 / 48000))).astype(np.float32)[:, None]
@@ -82,3 +85,22 @@ def test_sound_is_recorded_to_a_wav_beside_the_video(tmp_path):
     assert rate == 48000 and len(sound) == 30 * 256
     assert np.abs(sound).max() == pytest.approx(0.5, abs=0.01)
     assert len(frames_in(tmp_path / "show.mp4")) >= 1
+
+
+@pytest.mark.parametrize("template, problem", [
+    ("/tmp/elsewhere/owned.mp4", "leads out of the output folder"),
+    ("{output_dir}/../owned.mp4", "leads out of the output folder"),
+    ("link/owned.mp4", "leads out of the output folder"),
+    ("{output_dir.__class__}.mp4", "unknown placeholder {output_dir.__class__}"),
+    ("{0}.mp4", "unknown placeholder {0}"),
+])
+def test_a_recording_is_never_written_outside_the_output_folder(tmp_path, template, problem):
+    from engine.sinks.recorder import output_path
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "link").symlink_to(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        output_path(template, EngineContext(output_dir=out, patch_name="show"))
+    assert output_path("{output_dir}/{patch}.mp4", EngineContext(output_dir=out, patch_name="show")) == \
+        out / "show.mp4"
+    assert list(tmp_path.iterdir()) == [out]

@@ -4,15 +4,13 @@ filling the log (a device missing all night in an installation)."""
 import time
 
 import numpy as np
-import pytest
 
 from engine.harness import NodeHarness
 from engine.packet import Packet
 from engine.sinks import speakers
 
 
-def test_a_missing_output_device_is_retried_and_reported_once_a_minute(monkeypatch):
-    pytest.importorskip("sounddevice")
+def test_a_missing_output_device_is_retried_and_reported_once_a_minute(monkeypatch, portaudio):
     monkeypatch.setattr(speakers, "REPORT_FAILURES_EVERY_US", 300_000)
     block = np.zeros((256, 1), np.float32)
     with NodeHarness("speakers", options={"device": "no such device here", "retry_s": 0.1}) as node:

@@ -5,6 +5,7 @@ import pytest
 import soundfile
 
 from engine.harness import NodeHarness
+from tests.conftest import require_file
 
 
 def test_plays_in_blocks_resampled_and_loops(tmp_path):
@@ -24,8 +25,7 @@ def test_plays_in_blocks_resampled_and_loops(tmp_path):
 
 def test_reads_a_real_ogg_from_a_package():
     source = Path("/usr/share/lmms/samples/instruments/flute01.ogg")
-    if not source.exists():
-        pytest.skip("needs Debian lmms-common (installed by .ci/run)")
+    require_file(str(source), "lmms-common")
     with NodeHarness("audio_file", options={"path": str(source), "lead_blocks": 32}) as node:
         block = node.step()["audio"].value
     assert block.shape[0] == 256 and np.isfinite(block).all()
