@@ -463,6 +463,12 @@ class Engine:
         self.events.add(RELOAD, node, f"{option} = {value!r} requested; loading beside the running node")
         self.reloads.request(lambda current: current.with_option(node, option, value))
 
+    def command(self, node: str, name: str, args: tuple) -> None:
+        """An OSC command for a node (checked against its OscCommand already)."""
+        runner = self.runners.get(node)
+        if runner is not None:
+            runner.node.post_command(name, args)
+
     def reload(self, patch: Patch) -> None:
         """Reload the running patch as `patch` (its file was saved): queued behind
         any reload or swap in progress."""

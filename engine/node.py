@@ -32,6 +32,7 @@ and engine/sinks, and the modules other packages name in the entry point group
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
@@ -69,6 +70,59 @@ class Option:
     # "param": the value names another node's parameter ("node.param"), checked
     # against the patch when it loads (a control stream driving it).
     refers_to: str = ""
+
+
+@dataclass(frozen=True)
+class CommandArg:
+    name: str
+    kind: str = "f"                 # "f": a finite number; "s": a string (1024 characters at most)
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class OscCommand:
+    """An address a node type answers besides its parameters, `/<node>/<name>`
+    (a colour hint, a prime, a stop). The dispatcher checks the arguments
+    (count, kind, finiteness, range) before the node sees them."""
+    args: tuple[CommandArg, ...]
+    description: str
+    optional: int = 0               # how many trailing arguments may be left out
+    repeat: int = 1                 # the whole list may come up to this many times (a palette of colours)
+
+    def type_tag(self) -> str:
+        tags = "".join(a.kind for a in self.args)
+        required = tags[: len(tags) - self.optional]
+        optional = f"[{tags[len(required):]}]" if self.optional else ""
+        return required + optional + ("..." if self.repeat > 1 else "")
+
+    def check(self, values: list[Any]) -> tuple[Any, ...]:
+        """The arguments as the node gets them, or ValueError saying what is wrong."""
+        import math
+        n = len(self.args)
+        if n == 0:
+            fits = not values
+        elif self.repeat == 1:
+            fits = n - self.optional <= len(values) <= n
+        else:
+            fits = len(values) % n == 0 and 1 <= len(values) // n <= self.repeat
+        if not fits:
+            raise ValueError(f"expected {self.type_tag()} ({', '.join(a.name for a in self.args)}), "
+                             f"got {len(values)} argument(s)")
+        out = []
+        for i, value in enumerate(values):
+            arg = self.args[i % n]
+            if arg.kind == "s":
+                if not isinstance(value, str) or len(value) > 1024:
+                    raise ValueError(f"{arg.name}: expected a string of at most 1024 characters")
+                out.append(value)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{arg.name}: expected a finite number, got {value!r}")
+            if arg.min is not None and value < arg.min or arg.max is not None and value > arg.max:
+                raise ValueError(f"{arg.name}: {value!r} is outside {arg.min:g}..{arg.max:g}")
+            out.append(float(value))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -110,6 +164,7 @@ class Node:
     presents: ClassVar[str | None] = None                 # "video" or "audio": the audience sees or hears it here
     status_figures: ClassVar[tuple[StatusFigure, ...]] = ()
     generator: ClassVar[bool] = False     # clocked by its own sample clock, its inputs sampled
+    osc_commands: ClassVar[dict[str, OscCommand]] = {}    # /<node>/<name> besides its parameters
 
     def __init__(self, name: str, options: dict[str, Any], params: ParamView,
                  context: EngineContext | None = None) -> None:
@@ -120,6 +175,8 @@ class Node:
         # A generator's audio sink downstream (the engine sets it at each wiring):
         # its `frames_wanted(lead)` paces the generator by the device's clock.
         self.clocked_by: Any = None
+        # OSC commands (osc_commands) arrive from the OSC thread; `process` takes them.
+        self._commands: deque[tuple[str, tuple]] = deque(maxlen=256)
         # Set when the engine stops this node; sources wait on it instead of sleeping.
         self.stopping = threading.Event()
 
@@ -145,6 +202,17 @@ class Node:
     def idle(self) -> None:
         """Called on the node's thread when nothing has arrived for a while
         (10-100 ms): keeps a window responsive and lets it show 'no signal'."""
+
+    def post_command(self, name: str, args: tuple) -> None:
+        """An OSC command for this node (checked already); any thread."""
+        self._commands.append((name, args))
+
+    def take_commands(self) -> list[tuple[str, tuple]]:
+        """The commands that arrived since the last call, oldest first (the node's thread)."""
+        out = []
+        while self._commands:
+            out.append(self._commands.popleft())
+        return out
 
     def output_latency_ms(self) -> float:
         """A presenting sink: how long after `process` the audience meets the value

@@ -10,7 +10,7 @@ import threading
 import time
 
 from engine.clock import now_us
-from engine.node import Node, Option, Port, register
+from engine.node import CommandArg, Node, OscCommand, Option, Port, register
 from engine.packet import ANY, CONTROL, VIDEO, Packet
 from engine.params import FLOAT, ParamSpec
 
@@ -173,4 +173,22 @@ class SlowOpenNode(Node):
         _count_open(self.name)
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet]:
+        return {"value": inputs["value"]}
+
+
+@register
+class CommandedNode(Node):
+    """Passes values on; keeps the OSC commands it was sent in RECEIVED[name + "/commands"]."""
+    type_name = "test_commanded"
+    inputs = (Port("value", ANY),)
+    outputs = (Port("value", ANY),)
+    osc_commands = {"mark": OscCommand((CommandArg("x", min=0.0, max=1.0), CommandArg("label", "s")),
+                                       "mark a spot, with an optional label", optional=1),
+                    "palette": OscCommand((CommandArg("r", min=0, max=1), CommandArg("g", min=0, max=1),
+                                           CommandArg("b", min=0, max=1)), "colours", repeat=4)}
+
+    def process(self, inputs: dict[str, Packet]) -> dict[str, Packet]:
+        for command in self.take_commands():
+            with _lock:
+                RECEIVED.setdefault(f"{self.name}/commands", []).append(command)
         return {"value": inputs["value"]}

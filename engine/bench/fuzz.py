@@ -16,8 +16,8 @@ port and its heartbeat sent back here. Then, in batches:
 After every batch: the engine is alive; a parameter written over OSC shows in
 OSCQuery within 100 ms (else `control_lost_count`); its sinks still report
 frames in the heartbeat; and no file appeared outside the output folder
-(the show folder, the trap folder the swaps name, and the working folder are
-compared with before). At the end Ctrl-C must stop it (`sigint_exit_s`).
+(the show folder, the trap folder the swaps name, and the engine's own
+working folder are compared with before). At the end Ctrl-C must stop it (`sigint_exit_s`).
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ class Show:
         self.show = self.root / "show"
         self.output = self.root / "output"
         self.trap = self.root / "trap"          # swaps name files here; nothing may appear
-        for folder in (self.show, self.output, self.trap):
+        self.cwd = self.root / "cwd"            # the engine's working folder: relative writes would land here
+        for folder in (self.show, self.output, self.trap, self.cwd):
             folder.mkdir(parents=True)
         from engine.params import FLOAT
         from engine.patch import load_patch
@@ -127,7 +128,6 @@ class Show:
         self.heartbeat = Heartbeat()
         self.heartbeat.start()
         self.before = _files(self.root, skip=self.output) | {str(self.path)}
-        self.cwd_before = _files(Path.cwd()) if Path.cwd() != Path.home() else set()
         self.process: subprocess.Popen | None = None
         self.reloads = 0            # lines the engine printed about reloads (applied or rejected)
         self.start()
@@ -137,6 +137,8 @@ class Show:
             [sys.executable, "-m", "engine", "run", str(self.path), "--headless", "--quiet",
              "--output-dir", str(self.output), "--osc-in", f"127.0.0.1:{self.port}",
              "--osc-out", f"127.0.0.1:{self.heartbeat.port}"],
+            cwd=self.cwd, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._drain, daemon=True).start()
         deadline = time.monotonic() + 60
@@ -187,9 +189,7 @@ class Show:
         return None
 
     def outside_output(self) -> list[str]:
-        now = _files(self.root, skip=self.output) - self.before
-        cwd = _files(Path.cwd()) - self.cwd_before if self.cwd_before else set()
-        return sorted(now | cwd)
+        return sorted(_files(self.root, skip=self.output) - self.before)
 
     def stop(self) -> float:
         """Ctrl-C; seconds until the process was gone."""

@@ -94,6 +94,13 @@ def declared_status(patch: Patch) -> dict[str, StatusFigure]:
     return figures
 
 
+def node_commands(patch: Patch) -> dict:
+    """The addresses node types declare besides their parameters:
+    {"/<node>/<name>": (node, name, OscCommand)}."""
+    return {f"/{name}/{command}": (name, command, spec) for name, decl in patch.nodes.items()
+            for command, spec in decl.node_class.osc_commands.items()}
+
+
 def swappable_nodes(patch: Patch) -> dict[str, frozenset[str]]:
     """Nodes whose options may be swapped over OSC, with those options."""
     return {name: d.node_class.swappable for name, d in patch.nodes.items() if d.node_class.swappable}
@@ -112,4 +119,6 @@ def address_space(patch: Patch, streams: tuple[str, ...] = ("*",)) -> list[OscAd
                    "command"),
         OscAddress("/scene/store", IN, "s", "store the current values as a scene", "command"),
     ]
+    addresses += [OscAddress(address, IN, spec.type_tag(), spec.description, "command")
+                  for address, (_, _, spec) in node_commands(patch).items()]
     return addresses + stream_addresses(patch, streams) + status_addresses(patch)

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.events import ERROR, INFO
 from engine.graph import Engine, Receiver
-from engine.osc.address_space import STATUS_PREFIX, address_space, stream_addresses
+from engine.osc.address_space import STATUS_PREFIX, address_space, node_commands, stream_addresses
 from engine.osc.query import OscQueryServer
 from engine.osc.sender import Heartbeat, OscSender, StreamTap, parse_target
 from engine.osc.server import OscServer
@@ -76,7 +76,8 @@ class OscBridge:
                 if config.process:
                     from engine.osc.process_server import OscProcessServer as server_class
                 self.server = server_class(self.engine.store, events, host, port, config.allow,
-                                           self._scene_recalled, self._swap)
+                                           self._scene_recalled, self._swap, commands=self.commands,
+                                           on_command=self.engine.command)
             except OSError as error:
                 events.add(ERROR, "osc", f"cannot listen on {host}:{port} ({error.strerror}); running without OSC in")
             else:
@@ -117,6 +118,10 @@ class OscBridge:
         if self._addresses is None or self._addresses[0] is not patch:
             self._addresses = (patch, address_space(patch, self.config.streams))
         return self._addresses[1]
+
+    def commands(self) -> dict:
+        """The nodes' own OSC addresses: {address: (node, name, OscCommand)}."""
+        return node_commands(self.engine.patch)
 
     def _taps(self, patch: Patch) -> dict[tuple[str, str], list[Receiver]]:
         assert self.sender is not None

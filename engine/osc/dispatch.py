@@ -55,10 +55,15 @@ class OscDispatcher:
     commands (/scene/recall, /scene/store, /tensorstage/swap)."""
 
     def __init__(self, store: Any, events: EventLog, on_scene: Callable[[str], None] | None = None,
-                 on_swap: Callable[[str, str], None] | None = None, lock: threading.Lock | None = None) -> None:
+                 on_swap: Callable[[str, str], None] | None = None, lock: threading.Lock | None = None,
+                 commands: Callable[[], dict[str, tuple[str, str, Any]]] | None = None,
+                 on_command: Callable[[str, str, tuple], None] | None = None) -> None:
         self.store, self.events = store, events
         self.on_scene = on_scene
         self.on_swap = on_swap      # (node, model path); raises ValueError for a request it refuses
+        # The nodes' own addresses: {address: (node, name, OscCommand)}, and where checked ones go.
+        self.commands = commands or (lambda: {})
+        self.on_command = on_command
         self.counts: Counter[str] = Counter()                       # totals by outcome
         self.by_address: AddressCounts = AddressCounts()
         self._lock = lock if lock is not None else nullcontext()
@@ -90,6 +95,10 @@ class OscDispatcher:
             return
         if address == "/tensorstage/swap":
             self._swap_command(address, args)
+            return
+        command = self.commands().get(address)
+        if command is not None:
+            self._node_command(address, command, args)
             return
         try:
             targets = self._targets(address)
@@ -161,6 +170,17 @@ class OscDispatcher:
         except ValueError as error:      # refused (engine/swap.py), or a patch error
             self.ignore("bad_args", address, f"{error}; ignored")
             return
+        self.applied(address)
+
+    def _node_command(self, address: str, command: tuple[str, str, Any], args: list[Any]) -> None:
+        node, name, spec = command
+        try:
+            checked = spec.check(args)
+        except ValueError as error:
+            self.ignore("bad_args", address, f"{error}; ignored")
+            return
+        if self.on_command is not None:
+            self.on_command(node, name, checked)
         self.applied(address)
 
     def applied(self, address: str) -> None:

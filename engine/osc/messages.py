@@ -29,6 +29,7 @@ class BindFailed:
 class NewSpecs:
     specs: dict[str, Any]
     scenes: list[str]
+    commands: dict[str, Any]     # the nodes' own addresses: {address: (node, name, OscCommand)}
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,20 @@ class Swap:
 
 
 @dataclass(frozen=True)
+class Command:
+    node: str
+    name: str
+    args: tuple
+
+
+@dataclass(frozen=True)
 class Report:
     kind: str
     source: str
     message: str
 
 
-Action = Write | Recall | StoreScene | Swap
+Action = Write | Recall | StoreScene | Swap | Command
 
 
 @dataclass(frozen=True)

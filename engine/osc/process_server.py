@@ -35,8 +35,8 @@ from typing import Any, Callable
 
 from engine.events import ERROR, INFO, OSC, EventLog
 from engine.osc.dispatch import IGNORED, AddressCounts
-from engine.osc.messages import (Action, Batch, BindFailed, Bound, Counts, NewSpecs, Recall, Report, Stop,
-                                 StoreScene, Swap, Write)
+from engine.osc.messages import (Action, Batch, BindFailed, Bound, Command, Counts, NewSpecs, Recall, Report,
+                                 Stop, StoreScene, Swap, Write)
 from engine.params import FLOAT, MAX_SCENES, ParamError, ParamSpec, ParamStore, WriteResult
 
 FORWARD_S = 0.005
@@ -102,15 +102,18 @@ class _RecordingEvents:
             self.pending.append(Report(kind, source, message))
 
 
-def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scenes: list[str],
+def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scenes: list[str], commands: dict,
            parent: int) -> None:
     from engine.osc.server import OscServer
 
     store, events = _RecordingStore(specs, scenes), _RecordingEvents()
+    store.commands = commands
     lock = threading.Lock()
     try:
         server = OscServer(store, events, host, port, allow, on_scene=None,
-                           on_swap=lambda node, path: store.add(Swap(node, path)), lock=lock)
+                           on_swap=lambda node, path: store.add(Swap(node, path)), lock=lock,
+                           commands=lambda: store.commands,
+                           on_command=lambda node, name, args: store.add(Command(node, name, args)))
     except OSError as error:
         conn.send(BindFailed(error.errno or 0, error.strerror or str(error)))
         return
@@ -127,6 +130,7 @@ def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scen
                 if isinstance(message, NewSpecs):
                     with lock:
                         store.specs, store.scene_names = message.specs, set(message.scenes)
+                        store.commands = message.commands
             counts = None
             with lock:
                 actions = store.take()
@@ -144,9 +148,12 @@ def _child(conn, host: str, port: int, allow: tuple[str, ...], specs: dict, scen
 class OscProcessServer:
     def __init__(self, store: ParamStore, events: EventLog, host: str = "127.0.0.1", port: int = 9000,
                  allow: tuple[str, ...] = (), on_scene: Callable[[str], None] | None = None,
-                 on_swap: Callable[[str, str], None] | None = None) -> None:
+                 on_swap: Callable[[str, str], None] | None = None,
+                 commands: Callable[[], dict] | None = None,
+                 on_command: Callable[[str, str, tuple], None] | None = None) -> None:
         self.store, self.events = store, events
         self.on_scene, self.on_swap = on_scene, on_swap
+        self.commands, self.on_command = commands or (lambda: {}), on_command
         self.allow = tuple(allow)
         self.counts: Counter[str] = Counter()
         self.by_address: AddressCounts = AddressCounts()
@@ -178,8 +185,8 @@ class OscProcessServer:
             raise OSError(reply.errno, reply.strerror)
         self.host, self.port = reply.host, reply.port
 
-    def _specs_now(self) -> tuple[dict, list]:
-        return dict(self.store.specs), sorted(self.store.scenes)
+    def _specs_now(self) -> tuple[dict, list, dict]:
+        return dict(self.store.specs), sorted(self.store.scenes), dict(self.commands())
 
     @property
     def ignored(self) -> int:
@@ -259,6 +266,8 @@ class OscProcessServer:
                         self.store.store_scene(action.scene)
                 elif isinstance(action, Swap) and self.on_swap:
                     self._swap(action)
+                elif isinstance(action, Command) and self.on_command:
+                    self.on_command(action.node, action.name, action.args)
             except ParamError:
                 pass                                   # removed by a reload meanwhile
         for report in batch.reports:

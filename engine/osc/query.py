@@ -29,7 +29,7 @@ def namespace(addresses: list[OscAddress], store: ParamStore | None) -> dict[str
         for i, part in enumerate(parts):
             node = node["CONTENTS"].setdefault(part, {
                 "FULL_PATH": "/" + "/".join(parts[: i + 1]), "ACCESS": 0, "CONTENTS": {}})
-        node.update({"TYPE": entry.type_tag.replace("[", "").replace("]", ""),
+        node.update({"TYPE": entry.type_tag.replace("[", "").replace("]", "").replace(".", ""),
                      "DESCRIPTION": entry.description, "ACCESS": ACCESS[entry.direction]})
         spec = entry.spec
         if spec is not None:

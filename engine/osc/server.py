@@ -58,12 +58,14 @@ def lower_priority_of_this_thread(niceness: int = 10) -> None:
 class OscServer:
     def __init__(self, store: ParamStore, events: EventLog, host: str = "127.0.0.1", port: int = 9000,
                  allow: tuple[str, ...] = (), on_scene: Callable[[str], None] | None = None,
-                 on_swap: Callable[[str, str], None] | None = None, lock: threading.Lock | None = None) -> None:
+                 on_swap: Callable[[str, str], None] | None = None, lock: threading.Lock | None = None,
+                 commands: Callable[[], dict] | None = None,
+                 on_command: Callable[[str, str, tuple], None] | None = None) -> None:
         self.store, self.events = store, events
         self.allow = set(allow)
         # `lock`: held while a message is applied (the OSC process forwards
         # between messages, never halfway through one).
-        self.dispatch = OscDispatcher(store, events, on_scene, on_swap, lock)
+        self.dispatch = OscDispatcher(store, events, on_scene, on_swap, lock, commands, on_command)
         self._scheduled: list[tuple[float, int, Any]] = []
         self._sequence = itertools.count()
         self._running = threading.Event()

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from engine.runtime.backend import LITERT, TENSORFLOW, choose_backend, nvidia_gpu_present
-from engine.runtime.litert import LiteRTModel, LiteRTStyleModel
+from engine.runtime.litert import LiteRTModel, LiteRTRunner, LiteRTStyleModel
 
 
 def load_image_model(path: Path, forced: str = "auto", threads: int = 1, gpu: bool | None = None):
@@ -36,6 +36,17 @@ def load_style_model(path: Path, forced: str = "auto", threads: int = 1, gpu: bo
         return LiteRTStyleModel(chosen, threads=threads), why
     from engine.runtime.tensorflow_backend import TensorFlowStyleModel
     return TensorFlowStyleModel(chosen, xla=gpu, float16=gpu), why
+
+
+def load_runner(path: Path, contract, forced: str = "auto", threads: int = 1, gpu: bool | None = None):
+    """(runner, why) for any model with a tensor contract: LiteRTRunner on a
+    CPU, TensorFlowRunner (float16 + XLA) where an NVIDIA GPU is visible."""
+    gpu = nvidia_gpu_present() if gpu is None else gpu
+    backend, chosen, why = choose_backend(path, forced, gpu)
+    if backend == LITERT:
+        return LiteRTRunner(chosen, contract, threads), why
+    from engine.runtime.tensorflow_backend import TensorFlowRunner
+    return TensorFlowRunner(chosen, contract, xla=gpu, float16=gpu), why
 
 
 def card_beside(model_path: Path) -> dict:

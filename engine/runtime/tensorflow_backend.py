@@ -88,6 +88,47 @@ class TensorFlowStyleModel:
         return np.clip(np.asarray(out, dtype=np.float32)[0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+class TensorFlowRunner:
+    """Any `.keras` model whose tensors fit a `TensorContract`, on TensorFlow:
+    float16 and XLA on a GPU, float32 on a CPU. Same call as LiteRTRunner:
+    float values in per role, float32 values out per role."""
+
+    backend = TENSORFLOW
+
+    def __init__(self, path: Path, contract, xla: bool = True, float16: bool = False) -> None:
+        import keras
+        import tensorflow as tf
+
+        import engine.runtime.layers  # noqa: F401 - the custom layers shipped models use
+
+        self.path = Path(path)
+        try:
+            model = keras.models.load_model(str(path), compile=False)
+        except Exception as error:  # noqa: BLE001 - Keras raises many kinds on a bad file
+            raise ModelError(f"{path}: not a model Keras can load ({str(error).splitlines()[0]})") from None
+        inputs = [(t.name, tuple(1 if d is None else int(d) for d in t.shape)) for t in model.inputs]
+        outputs = [(t.name, tuple(1 if d is None else int(d) for d in t.shape)) for t in model.outputs]
+        by_in, by_out = contract.match(self.path, inputs, outputs)
+        if float16:
+            model = _as_mixed_float16(model, keras)
+        self.model, self.threads = model, None
+        self._input_names = {role: model.inputs[i].name for role, i in by_in.items()}
+        self._output_index = {role: i for role, i in by_out.items()}
+        self._shapes = {role: inputs[i][1] for role, i in by_in.items()}
+        self._dict_inputs = isinstance(model.input, dict)
+        self._run = tf.function(lambda x: model(x, training=False), jit_compile=xla)
+
+    def input_shape(self, role: str) -> tuple[int, ...]:
+        return self._shapes[role]
+
+    def run(self, **inputs):
+        import numpy as np
+        feed = {self._input_names[role]: np.asarray(v, np.float32) for role, v in inputs.items()}
+        out = self._run(feed if self._dict_inputs else list(feed.values()))
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        return {role: np.asarray(outs[i], dtype=np.float32) for role, i in self._output_index.items()}
+
+
 def _as_mixed_float16(model, keras):
     """The same network and weights, computing in float16 except normalization."""
     def clone(layer):

@@ -305,3 +305,19 @@ def load_crops(split: str, size: int, cache=None) -> np.ndarray:
     if not path.exists():
         raise DataError(f"{path} is missing: run `tensorstage data prepare --sizes {size}` first")
     return np.load(path, mmap_mode="r")
+
+
+def held_out_photos(size: int = 256, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """The test split's photos on this machine (never trained on), centre squares at `size`."""
+    import cv2
+
+    from models.common.teacher import center_square
+
+    entries = select(read_manifest(), split="test", kind="photo")
+    if limit:
+        entries = entries[:limit]
+    images = [cv2.resize(center_square(load_rgb(resolve(e))), (size, size),
+                         interpolation=cv2.INTER_AREA) for e in entries]
+    if not images:
+        raise RuntimeError("no held-out photos on this machine: " + install_hint(["opencv-doc", "scikit-image"]))
+    return [e.id for e in entries], np.stack(images)

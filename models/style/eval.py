@@ -24,19 +24,8 @@ SIZE = 256
 
 
 def held_out_photos(size: int = SIZE, limit: int | None = None) -> tuple[list[str], np.ndarray]:
-    import cv2
-
-    from models.common import data
-    from models.common.teacher import center_square
-
-    entries = data.select(data.read_manifest(), split="test", kind="photo")
-    if limit:
-        entries = entries[:limit]
-    images = [cv2.resize(center_square(data.load_rgb(data.resolve(e))), (size, size),
-                         interpolation=cv2.INTER_AREA) for e in entries]
-    if not images:
-        raise RuntimeError("no held-out photos on this machine: " + data.install_hint(["opencv-doc", "scikit-image"]))
-    return [e.id for e in entries], np.stack(images)
+    from models.common.data import held_out_photos as photos
+    return photos(size, limit)
 
 
 def _features(images_float):

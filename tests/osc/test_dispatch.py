@@ -98,3 +98,42 @@ def test_counters_and_scenes_do_not_grow_without_bound():
     assert len(store.scenes) == MAX_SCENES
     assert dispatcher.counts["bad_args"] == 20
     assert len(events._last_printed) <= 1100          # the event log's rate-limit table is bounded too
+
+
+COMMANDED = """
+[nodes.ticks]
+type = "test_ticks"
+
+[nodes.spot]
+type = "test_commanded"
+inputs.value = "ticks.value"
+"""
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_node_declares_its_own_osc_addresses_and_gets_checked_arguments(process):
+    from engine.osc.address_space import address_space
+    from tests.nodes_for_tests import RECEIVED
+    patch = parse_patch(COMMANDED)
+    listed = {a.address: a for a in address_space(patch)}
+    assert listed["/spot/mark"].type_tag == "f[s]" and listed["/spot/palette"].type_tag == "fff..."
+    port = free_udp_port()
+    eng = Engine(patch, events=EventLog())
+    bridge = OscBridge(eng, OscConfig(listen=("127.0.0.1", port), query=False, process=process))
+    bridge.start()
+    eng.start()
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for message in (("/spot/mark", 0.5, "door"), ("/spot/mark", 0.25), ("/spot/mark", 2.0),
+                        ("/spot/mark", float("nan")), ("/spot/mark",), ("/spot/palette", 1.0, 0.0, 0.0, 0.0, 0.0, 1.0),
+                        ("/spot/palette", 1.0, 0.0)):
+            client.sendto(encode(*message), ("127.0.0.1", port))
+        assert run_until(eng, lambda: len(RECEIVED.get("spot/commands", [])) >= 3 and bridge.server.ignored >= 4)
+        assert RECEIVED["spot/commands"] == [("mark", (0.5, "door")), ("mark", (0.25,)),
+                                            ("palette", (1.0, 0.0, 0.0, 0.0, 0.0, 1.0))]
+        assert bridge.server.by_address["/spot/mark"]["bad_args"] == 3
+        assert bridge.server.by_address["/spot/palette"]["bad_args"] == 1
+    finally:
+        client.close()
+        eng.stop()
+        bridge.stop()

@@ -1,0 +1,121 @@
+"""Live colorization: grey or faded video in, colour out, steered by colour
+hints over OSC (`/colorize/hint X Y R G B [RADIUS]`, `/colorize/clear`).
+
+The network (models/colorize/) sees the frame's lightness at its processing
+size plus hint planes and gives the a and b colour channels at a quarter of
+that size; they are scaled up and put beside the frame's own full-size
+lightness, so detail stays as sharp as the input. A colour input works too:
+only its lightness is used, so a faded film or a desaturated camera can be
+recoloured. Hints fade over `hint_decay_s` (0: they stay until cleared).
+Stabilisation (engine/runtime/stabilizer.py) carries the colour along the
+camera's motion, and takes the new colour at once after a cut.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.node import CommandArg, OscCommand, register
+from engine.params import FLOAT, ParamSpec
+from engine.runtime.color import AB_SCALE, hint_planes, rgb_to_ab
+from engine.runtime.contract import Role, TensorContract
+from engine.runtime.model_node import MODEL_OPTIONS, ModelNode, resolution_param
+from engine.runtime.models import load_runner
+from engine.runtime.stabilizer import DEFAULT_STABILIZE, Stabilizer
+
+CONTRACT = TensorContract(inputs=(Role("lightness", 4, (1,)), Role("hints", 4, (3,))),
+                          outputs=(Role("ab", 4, (2,)),))
+RESOLUTIONS = ("192", "256", "320")
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "colorize" / "colorize.keras"
+MAX_HINTS = 64
+UNIT = dict(min=0.0, max=1.0)
+
+
+@register
+class ColorizeNode(ModelNode):
+    type_name = "colorize"
+    description = "Colours grey or faded video from its lightness, steered by colour hints over OSC."
+    shipped = SHIPPED
+    resolutions = RESOLUTIONS
+    options = MODEL_OPTIONS
+    params = {
+        "strength": ParamSpec(FLOAT, 1.0, "0 the input frame, 1 the coloured one", min=0.0, max=1.0,
+                              smoothing_s=0.2),
+        "saturation": ParamSpec(FLOAT, 1.0, "scales the colour (0 grey, 2 twice as vivid)", min=0.0, max=2.0,
+                                smoothing_s=0.2),
+        "hint_decay_s": ParamSpec(FLOAT, 0.0, "seconds a hint takes to fade out (0: it stays until cleared)",
+                                  min=0.0, max=600.0, unit="s"),
+        "stabilize": ParamSpec(FLOAT, DEFAULT_STABILIZE, "motion-compensated smoothing against flicker (0 off)",
+                               min=0.0, max=1.0),
+        "resolution": resolution_param(RESOLUTIONS, "256"),
+    }
+    osc_commands = {
+        "hint": OscCommand((CommandArg("x", **UNIT), CommandArg("y", **UNIT), CommandArg("r", **UNIT),
+                            CommandArg("g", **UNIT), CommandArg("b", **UNIT), CommandArg("radius", 0.0, 0.0, 0.5)),
+                           "drop a colour hint: X Y (0..1 across and down the frame), R G B (0..1), "
+                           "RADIUS (share of the frame, default 0.02)", optional=1),
+        "clear": OscCommand((), "remove every colour hint"),
+    }
+
+    def load(self, path: Path, backend: str, threads: int):
+        return load_runner(path, CONTRACT, backend, threads)
+
+    def model_size(self) -> int:
+        return int(self.model.input_shape("lightness")[1])
+
+    def warm_up(self) -> None:
+        self.hints: list[tuple[float, float, float, float, float, float]] = []   # x, y, a, b, radius, time
+        self.stabilizer = Stabilizer()
+        size = self.model_size()
+        self.model.run(lightness=np.full((1, size, size, 1), 0.5, np.float32),
+                       hints=np.zeros((1, size, size, 3), np.float32))
+
+    def describe(self, runtime: str) -> str:
+        sizes = "/".join(map(str, sorted(self.models))) if self.model.backend == "litert" else "any size"
+        return f"{sizes} px, {runtime}"
+
+    def reset(self) -> None:
+        self.stabilizer.reset()
+
+    def _take_commands(self) -> None:
+        for name, args in self.take_commands():
+            if name == "clear":
+                self.hints.clear()
+            elif name == "hint":
+                x, y, r, g, b = args[:5]
+                a_, b_ = rgb_to_ab(r, g, b)
+                self.hints.append((x, y, a_, b_, args[5] if len(args) > 5 else 0.02, time.monotonic()))
+                del self.hints[:-MAX_HINTS]
+
+    def _hint_weights(self) -> list[tuple[float, float, float, float, float, float]]:
+        """Hints as (x, y, a, b, radius share, weight) with their fade applied."""
+        decay, now = self.param["hint_decay_s"], time.monotonic()
+        weighted = [(hint, 1.0 if decay <= 0 else max(0.0, 1.0 - (now - hint[5]) / decay)) for hint in self.hints]
+        self.hints = [hint for hint, weight in weighted if weight > 0.05]       # faded ones are gone
+        return [(x, y, a, b, radius, weight) for (x, y, a, b, radius, _), weight in weighted if weight > 0.05]
+
+    def paint(self, frame: np.ndarray) -> np.ndarray:
+        """The coloured frame at the frame's size (BGR)."""
+        self._take_commands()
+        runner = self.model_for(int(self.param["resolution"]))
+        size = int(runner.input_shape("lightness")[1]) if runner.backend == "litert" else int(self.param["resolution"])
+        self.last_size = size
+        lab = cv2.cvtColor(frame, cv2.COLOR_BGR2Lab)             # uint8: L x 2.55, a + 128, b + 128
+        lightness = cv2.resize(lab[..., 0], (size, size), interpolation=cv2.INTER_AREA)
+        hints = [(x, y, a, b, radius * size, w) for x, y, a, b, radius, w in self._hint_weights()]
+        ab = runner.run(lightness=(lightness.astype(np.float32) / 255.0)[None, ..., None],
+                        hints=hint_planes(size, size, hints)[None])["ab"][0]
+        quarter = ab.shape[0]
+        packed = np.clip(ab * AB_SCALE + 128.0, 0, 255).astype(np.uint8)
+        small_l = cv2.resize(lightness, (quarter, quarter), interpolation=cv2.INTER_AREA)
+        steady = self.stabilizer(np.dstack([small_l] * 3), np.dstack([packed, np.full_like(small_l, 128)]),
+                                 self.param["stabilize"])[..., :2]
+        saturation = self.param["saturation"]
+        full = cv2.resize(steady, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if saturation != 1.0:
+            full = np.clip((full.astype(np.float32) - 128.0) * saturation + 128.0, 0, 255).astype(np.uint8)
+        return cv2.cvtColor(np.dstack([lab[..., 0], full]), cv2.COLOR_Lab2BGR)

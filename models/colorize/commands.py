@@ -1,0 +1,38 @@
+"""`tensorstage train colorize` (added by models/commands.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(trainers, evals) -> None:
+    train = trainers.add_parser("colorize", help="the colorization network on the train-split photos, "
+                                                 "with simulated colour hints")
+    train.add_argument("--out", type=Path, default=Path("colorize-run"),
+                       help="folder for checkpoints, preview.jpg and colorize.keras (resumes if present)")
+    train.add_argument("--time-budget", type=float, default=45.0, metavar="MIN",
+                       help="minutes of training, counted across resumes (default 45)")
+    train.add_argument("--steps", type=int, help="stop after this many steps instead")
+    train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--crop", type=int, default=128, choices=(128, 256), help="cached crop size to train on")
+    train.add_argument("--widths", default="24,48,96", help="network widths at 1/2, 1/4 and 1/8 size")
+    train.set_defaults(func=_train)
+    evaluate = evals.add_parser("colorize", help="PSNR against grey and Levin et al. on held-out photos, "
+                                                  "colourfulness, temporal error, settling")
+    evaluate.add_argument("--model", type=Path, help="a colorize .tflite or .keras (default: the shipped model)")
+    evaluate.add_argument("--photos", type=int, help="use only this many held-out photos")
+    evaluate.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    evaluate.set_defaults(func=_eval)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.colorize.train import Settings, main
+    settings = Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
+                        batch=args.batch, crop=args.crop, widths=tuple(int(w) for w in args.widths.split(",")))
+    return main(settings)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from models.colorize.eval import main
+    return main(args.model, args.json, args.photos)

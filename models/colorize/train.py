@@ -1,0 +1,274 @@
+"""Training the colorization network on the photo manifest's train split.
+
+Plan for two cores:
+- the cached 128 px training crops (`tensorstage data prepare`) are turned into
+  Lab once, in memory; steps flip them at random;
+- hints are simulated as in Zhang et al. 2017: half the time none (automatic
+  colorization), else a geometric number (mean 8) of small squares (1 to 9 px)
+  carrying the mean true colour of the square;
+- loss: Huber on a and b at the output's quarter size, each pixel weighted by
+  how rare its colour is among the training colours (class rebalancing over a
+  16 x 16 grid of a and b, half uniform: Zhang et al. 2016), so the network is
+  not rewarded for the safe brownish average;
+- a time budget, checkpoints (weights, optimizer state, step, elapsed time)
+  every minute and at the end, resume from the last one, a preview image
+  (grey | automatic | 8 hints | truth).
+
+Only photos of the `train` split are used (never `test`, never `validation`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.runtime.color import AB_SCALE, to_lab
+
+BINS = 16
+NO_HINTS = 0.5        # share of steps with no hints at all
+MEAN_HINTS = 8.0
+
+
+@dataclass
+class Settings:
+    out_dir: Path
+    time_budget_s: float = 45 * 60
+    steps: int | None = None
+    batch: int = 16
+    crop: int = 128
+    learning_rate: float = 2e-3
+    widths: tuple[int, int, int] = (24, 48, 96)
+    rebalance: float = 0.5           # 0: plain Huber; 1: fully inverse-frequency weights
+    checkpoint_every_s: float = 60.0
+    seed: int = 0
+    packages: list[str] | None = None
+    threads: int | None = None
+
+
+def lab_crops(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 RGB crops -> (L / 100 as (N, H, W, 1), ab / AB_SCALE as (N, H, W, 2)), float32."""
+    lab = np.stack([to_lab(c) for c in rgb])
+    return lab[..., :1] / 100.0, lab[..., 1:] / AB_SCALE
+
+
+def quarter(ab: np.ndarray) -> np.ndarray:
+    """Mean of each 4 x 4 block: the truth at the output's size."""
+    n, h, w, c = ab.shape
+    return ab.reshape(n, h // 4, 4, w // 4, 4, c).mean(axis=(2, 4))
+
+
+def colour_weights(ab_small: np.ndarray, rebalance: float) -> np.ndarray:
+    """(BINS, BINS) weights: rare colours count more; the mean weight over the
+    training pixels is 1."""
+    index = np.clip(((ab_small + 1) / 2 * BINS).astype(int), 0, BINS - 1)
+    counts = np.bincount(index[..., 0].ravel() * BINS + index[..., 1].ravel(), minlength=BINS * BINS)
+    p = counts / counts.sum()
+    weights = 1.0 / ((1 - rebalance) * p + rebalance / (BINS * BINS))
+    weights /= (weights * p).sum()
+    return weights.reshape(BINS, BINS).astype(np.float32)
+
+
+def simulate_hints(ab: np.ndarray, rng: np.random.Generator, no_hints: float = NO_HINTS,
+                   mean_hints: float = MEAN_HINTS) -> np.ndarray:
+    """(N, H, W, 3) hint planes from the true ab: squares of the true mean colour."""
+    n, h, w, _ = ab.shape
+    planes = np.zeros((n, h, w, 3), np.float32)
+    for i in range(n):
+        if rng.random() < no_hints:
+            continue
+        for _ in range(int(rng.geometric(1.0 / mean_hints))):
+            size = int(rng.integers(1, 10))
+            y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+            planes[i, y:y + size, x:x + size, :2] = ab[i, y:y + size, x:x + size].mean(axis=(0, 1))
+            planes[i, y:y + size, x:x + size, 2] = 1.0
+    return planes
+
+
+class Trainer:
+    def __init__(self, settings: Settings, progress=print):
+        import keras
+        import tensorflow as tf
+
+        from models.colorize import network
+        from models.common import data
+
+        self.tf, self.keras, self.settings, self.progress = tf, keras, settings, progress
+        if settings.threads:
+            tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
+        settings.out_dir.mkdir(parents=True, exist_ok=True)
+        crops = np.asarray(data.load_crops("train", settings.crop))
+        if settings.packages:
+            # The cache holds every package's crops; a quick run may keep some only.
+            progress("colorize: --packages applies to `data prepare`; training on every cached crop")
+        self.lightness, self.ab = lab_crops(crops)
+        self.weights = colour_weights(quarter(self.ab), settings.rebalance)
+        progress(f"colorize: {len(crops)} training crops of {settings.crop} px")
+        self.model = network.build(widths=tuple(settings.widths))
+        self.optimizer = keras.optimizers.Adam(settings.learning_rate)
+        self.optimizer.build(self.model.trainable_variables)
+        self.state = {"step": 0, "elapsed_s": 0.0, "loss": None, "widths": list(settings.widths),
+                      "crops": int(len(crops))}
+        self.rng = np.random.default_rng(settings.seed)
+        self._step_fn = tf.function(self._train_step, reduce_retracing=True)
+        self._resume()
+
+    @property
+    def _paths(self):
+        d = self.settings.out_dir
+        return d / "checkpoint.weights.h5", d / "checkpoint_optimizer.npz", d / "checkpoint.json"
+
+    def _resume(self):
+        weights, optimizer, state = self._paths
+        if not state.exists():
+            return
+        saved = json.loads(state.read_text())
+        if saved.get("widths") != list(self.settings.widths):
+            raise ValueError(f"{state}: the checkpoint's network has widths {saved.get('widths')}, "
+                             f"not {list(self.settings.widths)}; use another --out folder")
+        self.model.load_weights(weights)
+        with np.load(optimizer) as values:
+            for variable, key in zip(self.optimizer.variables, sorted(values.files, key=int)):
+                variable.assign(values[key])
+        self.state = saved
+        self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
+        self.progress(f"colorize: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
+
+    def checkpoint(self):
+        weights, optimizer, state = self._paths
+        self.model.save_weights(weights)
+        np.savez(optimizer.with_suffix(".tmp.npz"),
+                 **{str(i): v.numpy() for i, v in enumerate(self.optimizer.variables)})
+        os.replace(optimizer.with_suffix(".tmp.npz"), optimizer)
+        state.write_text(json.dumps(self.state, indent=1))
+
+    def _train_step(self, lightness, hints, truth, weight):
+        tf = self.tf
+        with tf.GradientTape() as tape:
+            ab = self.model({"lightness": lightness, "hints": hints}, training=True)
+            error = tf.abs(ab - truth)
+            huber = tf.where(error < 0.1, 0.5 * error * error / 0.1, error - 0.05)
+            loss = tf.reduce_mean(tf.reduce_sum(huber, axis=-1) * weight)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return loss
+
+    def learning_rate(self, elapsed_s: float) -> float:
+        s = self.settings
+        done = self.state["step"] / s.steps if s.steps else elapsed_s / s.time_budget_s
+        return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, done))))
+
+    def batch(self):
+        s = self.settings
+        idx = self.rng.integers(0, len(self.ab), s.batch)
+        lightness, ab = self.lightness[idx].copy(), self.ab[idx].copy()
+        flip = self.rng.random(s.batch) < 0.5
+        lightness[flip], ab[flip] = lightness[flip, :, ::-1], ab[flip, :, ::-1]
+        hints = simulate_hints(ab, self.rng)
+        truth = quarter(ab)
+        index = np.clip(((truth + 1) / 2 * BINS).astype(int), 0, BINS - 1)
+        weight = self.weights[index[..., 0], index[..., 1]]
+        return lightness, hints, truth.astype(np.float32), weight
+
+    def run(self):
+        s = self.settings
+        started = time.monotonic() - self.state["elapsed_s"]
+        last_checkpoint = time.monotonic()
+        losses = []
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed >= s.time_budget_s or (s.steps is not None and self.state["step"] >= s.steps):
+                break
+            self.optimizer.learning_rate.assign(self.learning_rate(elapsed))
+            losses.append(float(self._step_fn(*self.batch())))
+            self.state["step"] += 1
+            self.state["elapsed_s"] = time.monotonic() - started
+            if self.state["step"] % 20 == 0:
+                self.state["loss"] = float(np.mean(losses[-20:]))
+                remaining = max(0.0, s.time_budget_s - self.state["elapsed_s"])
+                self.progress(f"colorize: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
+                              f"loss {self.state['loss']:.4f} {self.state['elapsed_s'] / 60:.1f} min, "
+                              f"{remaining / 60:.1f} min left")
+            if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
+                self.checkpoint()
+                self.preview()
+                last_checkpoint = time.monotonic()
+        self.checkpoint()
+        self.preview()
+        return self.state
+
+    def preview(self):
+        """Four training crops: grey | automatic | 8 hints | truth, as preview.jpg."""
+        import cv2
+
+        from engine.runtime.color import from_lab
+        rng = np.random.default_rng(1)
+        rows = []
+        for i in range(min(4, len(self.ab))):
+            lightness, ab = self.lightness[i:i + 1], self.ab[i:i + 1]
+            cells = []
+            for hints in (np.zeros(ab.shape[:3] + (3,), np.float32), simulate_hints(ab, rng, 0.0)):
+                out = np.asarray(self.model({"lightness": lightness, "hints": hints}, training=False))[0]
+                big = cv2.resize(out, (ab.shape[2], ab.shape[1]), interpolation=cv2.INTER_LINEAR)
+                cells.append(from_lab(lightness[0, ..., 0] * 100, big * AB_SCALE))
+            grey = np.repeat((lightness[0] * 255).astype(np.uint8), 3, axis=-1)
+            rows.append(np.concatenate([grey, *cells, from_lab(lightness[0, ..., 0] * 100, ab[0] * AB_SCALE)], 1))
+        cv2.imwrite(str(self.settings.out_dir / "preview.jpg"), np.concatenate(rows, 0)[..., ::-1])
+
+
+def write_artifacts(trainer: Trainer, size: int = 256) -> dict:
+    """colorize.keras, colorize_int8.tflite, colorize_fp16.tflite and the card
+    colorize.json in the run folder (copy them into models/colorize/ to ship)."""
+    from models.colorize.export import export
+    from models.colorize.network import gflops
+
+    out = trainer.settings.out_dir
+    trainer.model.save(out / "colorize.keras")
+    started = time.monotonic()
+    paths = export(trainer.model, out, size=size)
+    card = {
+        "model": "tensorstage colorization network (lightness + hints -> ab at 1/4 size)",
+        "input": f"lightness {size}x{size}x1 (L/100) and hint planes {size}x{size}x3 (a/110, b/110, mask); "
+                 f"output ab {size // 4}x{size // 4}x2 in -1..1 (x110)",
+        "gflops_at_256": round(gflops(trainer.model), 3),
+        "widths": list(trainer.settings.widths),
+        "parameters": int(trainer.model.count_params()),
+        "training": {
+            "data": f"{trainer.state['crops']} random {trainer.settings.crop} px crops of the manifest's "
+                    "train-split photos (trainable licences only), random flips",
+            "hints": f"none {int(NO_HINTS * 100)} % of the time, else a geometric number (mean "
+                     f"{MEAN_HINTS:g}) of 1-9 px squares of the true mean colour",
+            "loss": f"Huber on ab at 1/4 size, class-rebalanced over {BINS}x{BINS} ab bins "
+                    f"(rebalance {trainer.settings.rebalance})",
+            "steps": trainer.state["step"], "batch": trainer.settings.batch,
+            "minutes": round(trainer.state["elapsed_s"] / 60, 1), "final_loss": trainer.state["loss"],
+            "machine": "2 CPU cores",
+        },
+        "quantization": "int8 weights with dynamic-range activations (float in and out), as the style "
+                        "model; float16 alongside",
+        "export_seconds": round(time.monotonic() - started, 1),
+        "files": {k: p.name for k, p in paths.items()},
+    }
+    (out / "colorize.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(settings: Settings) -> int:
+    from models.common import data
+    try:
+        trainer = Trainer(settings)
+    except data.DataError as error:
+        print(f"tensorstage train colorize: {error}; run `tensorstage data prepare` first", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"tensorstage train colorize: {error}", file=sys.stderr)
+        return 1
+    state = trainer.run()
+    card = write_artifacts(trainer)
+    print(f"colorize: {state['step']} steps in {state['elapsed_s'] / 60:.1f} min; wrote "
+          + ", ".join(card["files"].values()) + f" and colorize.json in {settings.out_dir}")
+    return 0
