@@ -236,17 +236,18 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if watcher:
             watcher.stop()
+        # The show's figures as it ended (rates over its last second), before stopping.
+        elapsed = time.monotonic() - started
+        snapshot, status = engine.snapshot(), engine.status()
         engine.stop()
         osc.stop()
         console.end_status()
-    elapsed = time.monotonic() - started
-    snapshot = engine.snapshot()
     console.say(f"stopped after {elapsed:.1f} s ({engine.stop_reason or 'done'})")
     print(table(snapshot), file=sys.stderr)
     if args.stats_json:
         args.stats_json.parent.mkdir(parents=True, exist_ok=True)
         args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
-                                               "status": engine.status(),
+                                               "status": status,
                                                "events": engine.events.messages()}, indent=2))
     _leave_if_portaudio_is_stuck(console)
     return 0

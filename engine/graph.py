@@ -184,7 +184,7 @@ class NodeRunner:
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout)
             if self.thread.is_alive():
-                self.events.add(ERROR, self.name, f"did not stop within {timeout:g} s")
+                self.events.add(ERROR, self.name, f"did not stop within {timeout:.1f} s; left behind")
 
     def _source_loop(self) -> None:
         while not self.node.stopping.is_set():

@@ -24,14 +24,13 @@ def output_path(template: str, context: EngineContext) -> Path:
     inside the output folder (`--output-dir`): a relative path starts there,
     and a path that leads out of it (absolute, `..`, a link) is refused, so no
     patch edit can make the show write anywhere else."""
-    names = {"output_dir": str(context.output_dir), "patch": context.patch_name,
-             "time": time.strftime("%Y%m%d-%H%M%S")}
+    root = Path(context.output_dir).expanduser().resolve()
+    names = {"output_dir": str(root), "patch": context.patch_name, "time": time.strftime("%Y%m%d-%H%M%S")}
     unknown = [m for m in re.findall(r"\{([^{}]*)\}", template) if m not in names]
     if unknown:
         raise ValueError(f"path {template!r}: unknown placeholder {{{unknown[0]}}}; "
                          "use {output_dir}, {patch} or {time}")
     text = re.sub(r"\{(output_dir|patch|time)\}", lambda m: names[m.group(1)], template)
-    root = Path(context.output_dir).expanduser().resolve()
     path = (root / Path(text).expanduser()).resolve()
     if not path.is_relative_to(root):
         raise ValueError(f"path {template!r} leads out of the output folder {root}; recordings are written "

@@ -40,11 +40,12 @@ class Settings:
     time_budget_s: float = 45 * 60
     steps: int | None = None
     batch: int = 16
-    crop: int = 128
+    crop: int = 128                  # a multiple of 8
     learning_rate: float = 2e-3
     widths: tuple[int, int, int] = (24, 48, 96)
     rebalance: float = 0.5           # 0: plain Huber; 1: fully inverse-frequency weights
     checkpoint_every_s: float = 60.0
+    crops_per_image: int = 48        # when the crops are not cached yet
     seed: int = 0
     packages: list[str] | None = None
     threads: int | None = None
@@ -101,10 +102,12 @@ class Trainer:
         if settings.threads:
             tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
         settings.out_dir.mkdir(parents=True, exist_ok=True)
-        crops = np.asarray(data.load_crops("train", settings.crop))
-        if settings.packages:
-            # The cache holds every package's crops; a quick run may keep some only.
-            progress("colorize: --packages applies to `data prepare`; training on every cached crop")
+        try:
+            crops = np.asarray(data.load_crops("train", settings.crop))
+        except data.DataError:
+            progress(f"colorize: caching {settings.crop} px crops of the training photos first")
+            data.prepare((settings.crop,), settings.crops_per_image, packages=settings.packages)
+            crops = np.asarray(data.load_crops("train", settings.crop))
         self.lightness, self.ab = lab_crops(crops)
         self.weights = colour_weights(quarter(self.ab), settings.rebalance)
         progress(f"colorize: {len(crops)} training crops of {settings.crop} px")

@@ -4,14 +4,12 @@ no TensorFlow (the network uses Keras layers and keras.ops only):
 
     KERAS_BACKEND=jax python -m models.style.gpu_check --json gpu.json
 
-Needs only keras, jax, numpy and h5py; never imports TensorFlow or the engine.
+Needs only keras, jax, numpy and h5py; never imports TensorFlow (of the engine,
+only its Keras layers, engine/runtime/layers.py).
 Prints a table and writes the same figures as flat JSON.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -63,19 +61,8 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=HERE / "style.keras")
-    parser.add_argument("--frames", type=int, default=50)
-    parser.add_argument("--float32", action="store_true", help="measure float32 instead of float16")
-    parser.add_argument("--json", type=Path, metavar="PATH")
-    args = parser.parse_args(argv)
-    if os.environ.get("KERAS_BACKEND") != "jax":
-        print("note: KERAS_BACKEND is not jax; measuring with", os.environ.get("KERAS_BACKEND", "tensorflow"))
-    figures = measure(args.model, args.frames, not args.float32)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    return 0
+    from models.common.gpu_check import run_check
+    return run_check(__doc__.split("\n\n")[0], HERE / "style.keras", measure, argv)
 
 
 if __name__ == "__main__":
