@@ -40,3 +40,28 @@ class ConditionalInstanceNorm(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="tensorstage")
+class HintSpread(layers.Layer):
+    """Colour hints spread over a coarse grid: the hint planes (a, b, mask)
+    averaged down by `factor`, blurred by `blurs` passes of a 5 x 5 box, and
+    normalised by the blurred mask (normalised convolution). Out: the spread
+    a and b, and the confidence (the blurred mask). A cheap prior that lets a
+    handful of hints reach the whole region around them, which a network seeing
+    only the sparse planes at full size learned to ignore (a 40 x 40 hint moved
+    its output by 0.005 of the range after 8,000 steps)."""
+
+    def __init__(self, factor: int, blurs: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.factor, self.blurs = factor, blurs
+
+    def call(self, hints):
+        x = ops.average_pool(hints, self.factor, self.factor, padding="valid")
+        for _ in range(self.blurs):
+            x = ops.average_pool(x, 5, 1, padding="same")
+        ab, mask = x[..., :2], x[..., 2:3]
+        return ops.concatenate([ab / (mask + 1e-3), ops.minimum(mask * 25.0, 1.0)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "blurs": self.blurs}

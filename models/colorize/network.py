@@ -19,6 +19,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from engine.runtime.layers import HintSpread   # the runtime loads .keras files without this module
+
 WIDTHS = (24, 48, 96)
 DILATIONS = (1, 2, 4, 1)
 
@@ -39,11 +41,16 @@ def build(size: int | None = None, widths: tuple[int, int, int] = WIDTHS, name: 
     x = conv(x, widths[1], 2, label="down1")                    # 1/4
     skip = layers.Conv2D(widths[1], 1, name="skip")(x)
     x = conv(x, widths[2], 2, label="down2")                    # 1/8
+    # The hints, spread over the coarse grids (normalised convolution), join
+    # where the network decides colour: without them it learned to ignore hints.
+    spread8 = HintSpread(8, name="hints_1_8")(hints)
+    x = layers.Conv2D(widths[2], 1, activation="relu", name="with_hints")(layers.Concatenate(name="join8")([x, spread8]))
     for i, dilation in enumerate(DILATIONS):
         y = conv(x, widths[2], dilation=dilation, label=f"context{i}")
         x = layers.Add(name=f"context{i}_add")([x, y])
     x = layers.UpSampling2D(2, interpolation="bilinear", name="up")(x)   # 1/4
-    x = conv(x, widths[1], label="up_conv")
+    spread4 = HintSpread(4, blurs=2, name="hints_1_4")(hints)
+    x = conv(layers.Concatenate(name="join4")([x, spread4]), widths[1], label="up_conv")
     x = layers.Add(name="up_add")([x, skip])
     ab = layers.Conv2D(2, 1, activation="tanh", name="ab")(x)
     return keras.Model({"lightness": lightness, "hints": hints}, ab, name=name)
@@ -55,7 +62,7 @@ def widths(model: keras.Model) -> tuple[int, int, int]:
 
 def gflops(model: keras.Model, size: int = 256) -> float:
     """Multiply-adds x 2 of the convolutions at size x size."""
-    scale = {"down0": 2, "down1": 4, "skip": 4, "down2": 8, "up_conv": 4, "ab": 4}
+    scale = {"down0": 2, "down1": 4, "skip": 4, "down2": 8, "up_conv": 4, "ab": 4, "with_hints": 8}
     total = 0
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D):
