@@ -43,6 +43,11 @@ def measure(frames: int = 200, keras: bool = True, progress=print) -> tuple[list
         progress(f"bench models: {name}, {threads} thread(s): p50 {result['p50_ms']:.1f} ms, "
                  f"p95 {result['p95_ms']:.1f} ms, {result['fps']:.0f} fps")
 
+    if keras:
+        # The naive float models on one thread, set once: TensorFlow takes it only before its first use.
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     for bench in family_benches():
         bench.measure(frames, keras, add, figures, progress)
     if CONVNET.exists():

@@ -57,13 +57,13 @@ def _naive(keras_path: Path, int8: Path, fp16: Path, frames: int, add, figures: 
     import keras
     import tensorflow as tf
 
+    import engine.runtime.layers  # noqa: F401 - the shipped .keras is made of them
     from engine.processors.colorize import CONTRACT
     from engine.runtime.color import to_lab
     from engine.runtime.litert import LiteRTRunner
     from models.common.data import held_out_photos
     from models.common.metrics import psnr
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
     net = keras.models.load_model(keras_path, compile=False)
     x = {"lightness": np.random.default_rng(0).random((1, 256, 256, 1)).astype(np.float32),
          "hints": np.zeros((1, 256, 256, 3), np.float32)}

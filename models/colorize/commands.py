@@ -23,6 +23,8 @@ def register(trainers, evals) -> None:
     evaluate.add_argument("--model", type=Path, help="a colorize .tflite or .keras (default: the shipped model)")
     evaluate.add_argument("--photos", type=int, help="use only this many held-out photos")
     evaluate.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    evaluate.add_argument("--sheet", type=Path, metavar="JPG", help="also write held-out photos: grey, "
+                          "automatic, 10 hints, truth (docs/colorize_sheet.jpg)")
     evaluate.set_defaults(func=_eval)
 
 
@@ -34,5 +36,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from models.colorize.eval import main
+    from models.colorize.eval import contact_sheet, main
+    if args.sheet:
+        print(f"wrote {contact_sheet(args.sheet, args.model)}")
     return main(args.model, args.json, args.photos)

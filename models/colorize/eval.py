@@ -143,6 +143,32 @@ def table(figures: dict) -> str:
     ])
 
 
+def contact_sheet(path: Path, model_path: Path | None = None, count: int = 3) -> Path:
+    """Held-out photos, a row each: grey input | automatic colour | 10 hints
+    (marked) | the truth. For the README."""
+    import cv2
+
+    from engine.runtime.color import from_lab, to_lab
+    names, photos = held_out_photos(SIZE, count)
+    node = _node(model_path, stabilize=0.0)
+    rng = np.random.default_rng(0)
+    rows = []
+    for rgb in photos:
+        lab = to_lab(rgb)
+        grey = from_lab(lab[..., 0], np.zeros_like(lab[..., 1:]))
+        hints = truth_hints(rgb, HINTS, rng)
+        hinted = colour(node, rgb[None], hints)[0].copy()
+        for x, y, *_ in hints:
+            cv2.rectangle(hinted, (int(x * (SIZE - 1)) - 4, int(y * (SIZE - 1)) - 4),
+                          (int(x * (SIZE - 1)) + 4, int(y * (SIZE - 1)) + 4), (255, 255, 255), 1)
+        rows.append(np.concatenate([grey, colour(node, rgb[None])[0], hinted, rgb], axis=1))
+    node.close()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.concatenate(rows, axis=0)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return path
+
+
 def main(model_path=None, json_path=None, limit=None) -> int:
     figures = run(model_path, limit)
     print(table(figures))

@@ -19,7 +19,8 @@ def _frozen(model, size: int):
     return convert_variables_to_constants_v2(serve.get_concrete_function())
 
 
-def export(model, out_dir: Path, size: int = 256, stem: str = "colorize", suffix: str = "") -> dict[str, Path]:
+def export(model, out_dir: Path, size: int = 256, stem: str = "colorize", suffix: str = "",
+           float16: bool = True) -> dict[str, Path]:
     import tensorflow as tf
 
     from models.colorize.network import build, widths
@@ -29,11 +30,12 @@ def export(model, out_dir: Path, size: int = 256, stem: str = "colorize", suffix
     function = _frozen(fixed, size)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.target_spec.supported_types = [tf.float16]
-    paths["float16"] = out_dir / f"{stem}_fp16{suffix}.tflite"
-    paths["float16"].write_bytes(converter.convert())
+    if float16:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+        paths["float16"] = out_dir / f"{stem}_fp16{suffix}.tflite"
+        paths["float16"].write_bytes(converter.convert())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     paths["int8"] = out_dir / f"{stem}_int8{suffix}.tflite"

@@ -233,6 +233,8 @@ def write_artifacts(trainer: Trainer, size: int = 256) -> dict:
     trainer.model.save(out / "colorize.keras")
     started = time.monotonic()
     paths = export(trainer.model, out, size=size)
+    for other in (192, 320):             # the node's other processing resolutions (sibling files)
+        paths[f"int8_{other}"] = export(trainer.model, out, size=other, suffix=f"_{other}", float16=False)["int8"]
     card = {
         "model": "tensorstage colorization network (lightness + hints -> ab at 1/4 size)",
         "input": f"lightness {size}x{size}x1 (L/100) and hint planes {size}x{size}x3 (a/110, b/110, mask); "

@@ -73,8 +73,6 @@ def measure(frames: int, keras: bool, add, figures: dict, progress) -> None:
     if keras and keras_path.exists():
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
         import keras as keras_module
 
         import models.style.network  # noqa: F401 - registers ConditionalInstanceNorm for loading
