@@ -60,8 +60,9 @@ class SampleClock:
     generator follows the device's clock, not a nominal rate; without one, it
     keeps the nominal rate on the engine clock (a Pacer). Each block's stamp is
     anchor + frames / rate (integer arithmetic: no error accumulates over
-    hours); should the stamps stray more than `max_skew_us` from the engine
-    clock (a device running fast or slow for hours, a stall), the clock
+    hours); a stamp is never later than now (blocks made ahead move the
+    timeline back), and should the stamps fall more than `max_skew_us` behind
+    the engine clock (a device running slow for hours, a stall), the clock
     re-anchors on now, counted in `reanchors`.
     """
 
@@ -100,11 +101,16 @@ class SampleClock:
         """The time of the next block: the anchor plus its sample count."""
         now = now_us() if now is None else now
         ts = None if self.anchor_us is None else self.anchor_us + self.frames * 1_000_000 // self.rate
-        if ts is None or abs(ts - now) > self.max_skew_us:
+        if ts is None or now - ts > self.max_skew_us:
             if ts is not None:
-                self.reanchors += 1      # the device ran fast or slow, or the generator stalled
+                self.reanchors += 1      # the device ran slow, or the generator stalled
             self.anchor_us, self.frames = max(now, self._last_us + 1), 0
             ts = self.anchor_us
+        elif ts > now:
+            # Made ahead of its time (the device's buffer filling, a device running
+            # fast): a stamp never lies in the future; the timeline moves back.
+            self.anchor_us -= ts - max(now, self._last_us + 1)
+            ts = max(now, self._last_us + 1)
         self.frames += self.block
         self._last_us = ts
         return ts

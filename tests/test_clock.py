@@ -105,3 +105,18 @@ def test_a_generator_waits_for_the_device_demand_and_keeps_time_by_itself_withou
     assert clock.device_clocked and len(waits) == 2         # waited twice, a quarter block each
     assert waits[0] == pytest.approx(256 / 48000 / 4)
     assert clock.wait_turn(lambda s: False, lambda lead: None) and not clock.device_clocked
+
+
+def test_a_device_running_fast_never_gets_stamps_from_the_future():
+    from engine.clock import SampleClock
+    rate, block = 48000, 256
+    clock = SampleClock(rate, block, lead_blocks=2)
+    period = block * 1_000_000 / rate
+    last = 0
+    for n in range(20_000):                                  # 200 ppm fast: blocks come early
+        now = int(1_000_000 + n * period * 0.9998)
+        ts = clock.stamp(now)
+        assert last < ts <= now
+        last = ts
+    burst = [clock.stamp(last + 5) for _ in range(5)]        # the ring filling: five blocks at once
+    assert burst == sorted(burst) and burst[-1] <= last + 5 + 5
