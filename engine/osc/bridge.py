@@ -62,6 +62,7 @@ class OscBridge:
         self.scene = ""
         self.started = time.monotonic()
         self._addresses: tuple[Patch, list] | None = None
+        self._commands: tuple[Patch, dict] | None = None
 
     def start(self) -> None:
         """Call before `engine.start()`, so the stream taps are in the first wiring."""
@@ -120,8 +121,12 @@ class OscBridge:
         return self._addresses[1]
 
     def commands(self) -> dict:
-        """The nodes' own OSC addresses: {address: (node, name, OscCommand)}."""
-        return node_commands(self.engine.patch)
+        """The nodes' own OSC addresses: {address: (node, name, OscCommand)}, made
+        again only when a reload changed the patch (asked for every message)."""
+        patch = self.engine.patch
+        if self._commands is None or self._commands[0] is not patch:
+            self._commands = (patch, node_commands(patch))
+        return self._commands[1]
 
     def _taps(self, patch: Patch) -> dict[tuple[str, str], list[Receiver]]:
         assert self.sender is not None
