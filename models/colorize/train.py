@@ -19,7 +19,6 @@ Only photos of the `train` split are used (never `test`, never `validation`).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.runtime.color import AB_SCALE, to_lab
+from models.common import checkpoint
 
 BINS = 16
 NO_HINTS = 0.5        # share of steps with no hints at all
@@ -120,34 +120,20 @@ class Trainer:
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
         self._resume()
 
-    @property
-    def _paths(self):
-        d = self.settings.out_dir
-        return d / "checkpoint.weights.h5", d / "checkpoint_optimizer.npz", d / "checkpoint.json"
-
     def _resume(self):
-        weights, optimizer, state = self._paths
-        if not state.exists():
+        saved = checkpoint.saved_state(self.settings.out_dir)
+        if saved is None:
             return
-        saved = json.loads(state.read_text())
         if saved.get("widths") != list(self.settings.widths):
-            raise ValueError(f"{state}: the checkpoint's network has widths {saved.get('widths')}, "
-                             f"not {list(self.settings.widths)}; use another --out folder")
-        self.model.load_weights(weights)
-        with np.load(optimizer) as values:
-            for variable, key in zip(self.optimizer.variables, sorted(values.files, key=int)):
-                variable.assign(values[key])
+            raise ValueError(f"{checkpoint.paths(self.settings.out_dir)[2]}: the checkpoint's network has widths "
+                             f"{saved.get('widths')}, not {list(self.settings.widths)}; use another --out folder")
+        checkpoint.load(self.settings.out_dir, self.model, self.optimizer)
         self.state = saved
         self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
         self.progress(f"colorize: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
 
     def checkpoint(self):
-        weights, optimizer, state = self._paths
-        self.model.save_weights(weights)
-        np.savez(optimizer.with_suffix(".tmp.npz"),
-                 **{str(i): v.numpy() for i, v in enumerate(self.optimizer.variables)})
-        os.replace(optimizer.with_suffix(".tmp.npz"), optimizer)
-        state.write_text(json.dumps(self.state, indent=1))
+        checkpoint.save(self.settings.out_dir, self.model, self.optimizer, self.state)
 
     def _train_step(self, lightness, hints, truth, weight):
         tf = self.tf
@@ -162,8 +148,8 @@ class Trainer:
 
     def learning_rate(self, elapsed_s: float) -> float:
         s = self.settings
-        done = self.state["step"] / s.steps if s.steps else elapsed_s / s.time_budget_s
-        return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, done))))
+        return checkpoint.cosine_rate(s.learning_rate, self.state["step"] / s.steps if s.steps
+                                      else elapsed_s / s.time_budget_s)
 
     def batch(self):
         s = self.settings

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.common import checkpoint
+
 CROP = 128
 MAX_SHIFT = 8
 EXTRA_SIZES = (192, 320)
@@ -158,37 +160,24 @@ class Trainer:
         self._resume()
 
     # ---- checkpoints ----------------------------------------------------------
-    @property
-    def _paths(self):
-        d = self.settings.out_dir
-        return d / "checkpoint.weights.h5", d / "checkpoint_optimizer.npz", d / "checkpoint.json"
-
     def _resume(self):
-        weights, optimizer, state = self._paths
-        if not state.exists():
+        saved = checkpoint.saved_state(self.settings.out_dir)
+        if saved is None:
             return
-        saved = json.loads(state.read_text())
+        state = checkpoint.paths(self.settings.out_dir)[2]
         if saved.get("styles") != self.state["styles"]:
             raise ValueError(f"{state}: the checkpoint was trained on styles {saved.get('styles')}, "
                              f"not {self.state['styles']}; use another --out folder")
         if saved.get("channels", [16, 32, 64]) != list(self.settings.channels):
             raise ValueError(f"{state}: the checkpoint's network has widths {saved.get('channels', [16, 32, 64])}, "
                              f"not {list(self.settings.channels)}; use another --out folder")
-        self.model.load_weights(weights)
-        with np.load(optimizer) as values:
-            for variable, key in zip(self.optimizer.variables, sorted(values.files, key=int)):
-                variable.assign(values[key])
+        checkpoint.load(self.settings.out_dir, self.model, self.optimizer)
         self.state = {**saved, "channels": list(self.settings.channels)}
         self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
         self.progress(f"style: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
 
     def checkpoint(self):
-        weights, optimizer, state = self._paths
-        self.model.save_weights(weights)
-        np.savez(optimizer.with_suffix(".tmp.npz"),
-                 **{str(i): v.numpy() for i, v in enumerate(self.optimizer.variables)})
-        os.replace(optimizer.with_suffix(".tmp.npz"), optimizer)
-        state.write_text(json.dumps(self.state, indent=1))
+        checkpoint.save(self.settings.out_dir, self.model, self.optimizer, self.state)
 
     # ---- one step -------------------------------------------------------------
     def _train_step(self, x1, x2, target, weights, dy, dx):
@@ -230,8 +219,8 @@ class Trainer:
         """Cosine decay over the budget (steps or time) to 5 % of the start: big
         steps while the painting forms, small ones to settle its detail."""
         s = self.settings
-        done = self.state["step"] / s.steps if s.steps else elapsed_s / s.time_budget_s
-        return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, done))))
+        return checkpoint.cosine_rate(s.learning_rate, self.state["step"] / s.steps if s.steps
+                                      else elapsed_s / s.time_budget_s)
 
     def _batch(self):
         s = self.settings
