@@ -11,7 +11,6 @@ Prints each size and writes the figures as flat JSON.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,27 +42,10 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
         # bilinear resize cannot; a call sees the frame's size.
         def run(model, batch):
             return model(batch, training=False)
-    for label, (h, w) in SIZES.items():
-        rng = np.random.default_rng(0)
-        batch = {"lightness": rng.random((1, h, w, 1), np.float32), "hints": np.zeros((1, h, w, 3), np.float32)}
-        started = time.perf_counter()
-        out = np.asarray(run(net, batch))                       # compiles for this size
-        figures[f"compile_{label}_s"] = time.perf_counter() - started
-        times = []
-        for _ in range(frames):
-            started = time.perf_counter()
-            out = np.asarray(run(net, batch))                   # numpy out: waits for the device
-            times.append((time.perf_counter() - started) * 1000)
-        figures[f"p50_{label}_ms"] = float(np.percentile(times, 50))
-        figures[f"p95_{label}_ms"] = float(np.percentile(times, 95))
-        figures[f"fps_{label}"] = 1000.0 / float(np.mean(times))
-        if label == "256":
-            reference = np.asarray(run(source, batch), np.float32)
-            mse = float(np.mean(((out.astype(np.float32) - reference) / 2) ** 2))     # ab in -1..1 -> 0..1
-            figures["psnr_float16_vs_float32_256_db"] = 10 * np.log10(1.0 / mse) if mse > 0 else float("inf")
-        print(f"{label:>6}: p50 {figures[f'p50_{label}_ms']:.2f} ms, p95 {figures[f'p95_{label}_ms']:.2f} ms "
-              f"(compile {figures[f'compile_{label}_s']:.1f} s)", flush=True)
-    return figures
+    from models.common.gpu_check import time_sizes
+    batches = {label: {"lightness": np.random.default_rng(0).random((1, h, w, 1), np.float32),
+                       "hints": np.zeros((1, h, w, 3), np.float32)} for label, (h, w) in SIZES.items()}
+    return time_sizes(run, net, source, batches, frames, figures, scale=0.5)       # ab in -1..1
 
 
 def main(argv=None) -> int:

@@ -26,3 +26,32 @@ def run_check(description: str, default_model: Path, measure: Callable[[Path, in
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def time_sizes(run, net, source, batches: dict, frames: int, figures: dict, scale: float = 1.0) -> dict:
+    """For each size (label -> input batch): compile time, p50/p95 ms and fps of
+    `run(net, batch)`, and at "256" the PSNR of `net` (float16) against `source`
+    (float32), the outputs times `scale` being on a 0..1 range."""
+    import time
+
+    import numpy as np
+
+    for label, batch in batches.items():
+        started = time.perf_counter()
+        out = np.asarray(run(net, batch))                   # compiles for this size
+        figures[f"compile_{label}_s"] = time.perf_counter() - started
+        times = []
+        for _ in range(frames):
+            started = time.perf_counter()
+            out = np.asarray(run(net, batch))               # numpy out: waits for the device
+            times.append((time.perf_counter() - started) * 1000)
+        figures[f"p50_{label}_ms"] = float(np.percentile(times, 50))
+        figures[f"p95_{label}_ms"] = float(np.percentile(times, 95))
+        figures[f"fps_{label}"] = 1000.0 / float(np.mean(times))
+        if label == "256":
+            reference = np.asarray(run(source, batch), np.float32)
+            mse = float(np.mean(((out.astype(np.float32) - reference) * scale) ** 2))
+            figures["psnr_float16_vs_float32_256_db"] = 10 * np.log10(1.0 / mse) if mse > 0 else float("inf")
+        print(f"{label:>6}: p50 {figures[f'p50_{label}_ms']:.2f} ms, p95 {figures[f'p95_{label}_ms']:.2f} ms, "
+              f"{figures[f'fps_{label}']:.0f} fps (compile {figures[f'compile_{label}_s']:.1f} s)", flush=True)
+    return figures

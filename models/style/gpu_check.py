@@ -11,7 +11,6 @@ Prints a table and writes the same figures as flat JSON.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,28 +35,11 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
     net = build(styles, channels=widths(source))
     net.set_weights(source.get_weights())
     keras.config.set_dtype_policy("float32")
-    reference = None
-    for label, (h, w) in SIZES.items():
-        rng = np.random.default_rng(0)
-        batch = {"image": rng.random((1, h, w, 3), np.float32), "style": np.eye(styles, dtype=np.float32)[:1]}
-        started = time.perf_counter()
-        out = np.asarray(net.predict_on_batch(batch))          # compiles for this size
-        figures[f"compile_{label}_s"] = time.perf_counter() - started
-        times = []
-        for _ in range(frames):
-            started = time.perf_counter()
-            out = np.asarray(net.predict_on_batch(batch))      # numpy out: waits for the device
-            times.append((time.perf_counter() - started) * 1000)
-        figures[f"p50_{label}_ms"] = float(np.percentile(times, 50))
-        figures[f"p95_{label}_ms"] = float(np.percentile(times, 95))
-        figures[f"fps_{label}"] = 1000.0 / float(np.mean(times))
-        if label == "256":
-            reference = np.asarray(source.predict_on_batch(batch), np.float32)
-            mse = float(np.mean((out.astype(np.float32) - reference) ** 2))
-            figures["psnr_float16_vs_float32_256_db"] = 10 * np.log10(1.0 / mse) if mse > 0 else float("inf")
-        print(f"{label:>6}: p50 {figures[f'p50_{label}_ms']:.2f} ms, p95 {figures[f'p95_{label}_ms']:.2f} ms, "
-              f"{figures[f'fps_{label}']:.0f} fps (compile {figures[f'compile_{label}_s']:.1f} s)", flush=True)
-    return figures
+    from models.common.gpu_check import time_sizes
+    onehot = np.eye(styles, dtype=np.float32)[:1]
+    batches = {label: {"image": np.random.default_rng(0).random((1, h, w, 3), np.float32), "style": onehot}
+               for label, (h, w) in SIZES.items()}
+    return time_sizes(lambda model, batch: model.predict_on_batch(batch), net, source, batches, frames, figures)
 
 
 def main(argv=None) -> int:
