@@ -254,10 +254,10 @@ class Node:
         """Extra checks across options: a list of (key, problem)."""
         return []
 
-    @classmethod
-    def is_source(cls) -> bool:
-        """Runs in a thread of its own that calls `process` in a loop: no inputs, or a generator."""
-        return not cls.inputs or cls.generator
+    def is_source(self) -> bool:
+        """Runs in a thread of its own that calls `process` in a loop: no inputs, or a generator
+        (a node may set `self.generator` from its options: the timbre node played from controls)."""
+        return not self.inputs or self.generator
 
     def frames_wanted(self, lead_frames: int) -> int | None:
         """An audio sink the device clocks (the speakers): how many frames it

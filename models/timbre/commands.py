@@ -1,0 +1,44 @@
+"""`tensorstage train timbre` and `tensorstage eval timbre` (added by models/commands.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(trainers, evals) -> None:
+    train = trainers.add_parser("timbre", help="the timbre-transfer network on the rendered tunes' training split")
+    train.add_argument("--instrument", action="append", dest="instruments", metavar="NAME",
+                       help="an instrument to learn (repeat; default violin, flute, cello); "
+                            "render them first with `tensorstage data audio --instruments ...`")
+    train.add_argument("--out", type=Path, default=Path("timbre-run"),
+                       help="folder for checkpoints, preview.wav and timbre.keras/.tflite (resumes if present)")
+    train.add_argument("--time-budget", type=float, default=30.0, metavar="MIN",
+                       help="minutes of training, counted across resumes (default 30)")
+    train.add_argument("--steps", type=int, help="stop after this many steps instead")
+    train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--units", type=int, default=256, help="GRU units")
+    train.add_argument("--limit", type=int, help="use only this many renderings per split (a quick try)")
+    train.set_defaults(func=_train)
+    evaluate = evals.add_parser("timbre", help="spectral distance, re-tracked pitch and loudness on held-out "
+                                               "tunes against a pitch-and-loudness lookup table")
+    evaluate.add_argument("--model", type=Path, help="a timbre .tflite (default: the shipped model)")
+    evaluate.add_argument("--tunes", type=int, default=6, help="held-out tunes per instrument (default 6)")
+    evaluate.add_argument("--seconds", type=float, default=10.0, help="seconds of each tune (default 10)")
+    evaluate.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    evaluate.add_argument("--picture", type=Path, metavar="PNG",
+                          help="also write a before/after spectrogram (docs/timbre_spectrogram.png)")
+    evaluate.set_defaults(func=_eval)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.timbre.train import DEFAULT_INSTRUMENTS, Settings, main
+    settings = Settings(out_dir=args.out, instruments=tuple(args.instruments or DEFAULT_INSTRUMENTS),
+                        time_budget_s=args.time_budget * 60, steps=args.steps, batch=args.batch,
+                        units=args.units, limit=args.limit)
+    return main(settings)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from models.timbre.eval import main
+    return main(args.model, args.json, args.tunes, args.seconds, args.picture)
