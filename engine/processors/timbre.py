@@ -91,7 +91,7 @@ class TimbreNode(Node):
     }
     swappable = frozenset({"path"})
     swap_suffixes = (".tflite",)
-    status_figures = (StatusFigure("timbre/latency_ms", "f", "the timbre node's algorithmic latency, ms", "max"),)
+    status_figures = (StatusFigure("timbre/algorithmic_latency_ms", "f", "the timbre node's algorithmic latency: tracker window and glide, ms", "max"),)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -140,7 +140,7 @@ class TimbreNode(Node):
         return 1000 * (self.tracker.latency_s + self.opts["block"] / 2 / self.opts["sample_rate"])
 
     def status(self) -> dict[str, float]:
-        return {"timbre/latency_ms": self.latency_ms()}
+        return {"timbre/algorithmic_latency_ms": self.latency_ms()}
 
     def take_over(self, previous: Node) -> None:
         # A swapped model of the same shape goes on from the old one's state: no gap, no click.

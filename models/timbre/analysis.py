@@ -36,10 +36,10 @@ def frame_f0(f0_10ms: np.ndarray, frames: int) -> np.ndarray:
 
 
 def held(f0: np.ndarray) -> np.ndarray:
-    """f0 with rests filled by the last pitch (the first pitch before the first note)."""
+    """f0 with rests filled by the last pitch (the first pitch before the first note); 0 without notes."""
     voiced = np.nonzero(f0 > 0)[0]
     if len(voiced) == 0:
-        return np.full_like(f0, 440.0)
+        return np.zeros_like(f0)
     index = np.maximum.accumulate(np.where(f0 > 0, np.arange(len(f0)), 0))
     out = f0[index].copy()
     out[: voiced[0]] = f0[voiced[0]]
@@ -80,7 +80,7 @@ def analyse(audio: np.ndarray, f0_10ms: np.ndarray) -> dict[str, np.ndarray]:
     k = np.arange(1, HARMONICS + 1)
     harmonics = np.full((frames, HARMONICS), np.nan)
     residual = chunks.copy()
-    for pitch in np.unique(f0_held):
+    for pitch in np.unique(f0_held[f0_held > 0]):
         rows = np.nonzero(f0_held == pitch)[0]
         live = k * pitch < TOP_HZ
         basis = np.exp(2j * np.pi * np.outer(n, k[live] * pitch) / RATE)     # (WINDOW, live)

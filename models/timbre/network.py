@@ -13,6 +13,8 @@ Keras layers and `keras.ops` only.
 """
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -33,9 +35,10 @@ def scale_inputs(f0_hz, loudness_db, weights) -> np.ndarray:
 
 def exp_sigmoid(x, exponent=10.0, max_value=2.0, threshold=1e-7):
     """DDSP's output nonlinearity: positive, smooth, spans many decades."""
-    return max_value * ops.sigmoid(x) ** ops.log(exponent) + threshold
+    return max_value * ops.sigmoid(x) ** math.log(exponent) + threshold
 
 
+@keras.saving.register_keras_serializable(package="tensorstage_timbre")
 class Heads(layers.Layer):
     """The synthesizer's controls from the hidden features, as one vector."""
 
@@ -88,3 +91,8 @@ def instruments_of(model: keras.Model) -> int:
 
 def units_of(model: keras.Model) -> int:
     return int(model.get_layer("gru").units)
+
+
+def load(path) -> keras.Model:
+    """A saved timbre network (its Heads layer is this module's)."""
+    return keras.models.load_model(path, custom_objects={"Heads": Heads}, compile=False)
