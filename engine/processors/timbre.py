@@ -143,11 +143,17 @@ class TimbreNode(Node):
         return {"timbre/algorithmic_latency_ms": self.latency_ms()}
 
     def take_over(self, previous: Node) -> None:
-        # A swapped model of the same shape goes on from the old one's state: no gap, no click.
-        if isinstance(previous, TimbreNode) and hasattr(previous, "model") and \
-                previous.model.state_shapes == self.model.state_shapes:
+        # A swapped model goes on from the old one's state (same shape), and the
+        # tracker and synthesizer carry on as they were: no gap, no click.
+        if not isinstance(previous, TimbreNode) or not hasattr(previous, "model"):
+            return
+        if previous.model.state_shapes == self.model.state_shapes:
             self.model.state = {k: v.copy() for k, v in previous.model.state.items()}
-            self.synth.phase, self._y = previous.synth.phase, previous._y.copy()
+        same_stream = all(previous.opts[k] == self.opts[k] for k in ("sample_rate", "block", "fmin"))
+        if same_stream:
+            self.tracker, self.synth = previous.tracker, previous.synth
+            self._y, self._since_step = previous._y.copy(), previous._since_step
+            self._f0, self._loudness, self._voiced = previous._f0, previous._loudness, previous._voiced
 
     # --- the model ---------------------------------------------------------------
     def _weights(self) -> np.ndarray:

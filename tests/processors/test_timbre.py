@@ -190,3 +190,19 @@ def test_a_held_out_tune_played_through_the_running_patch_comes_out_at_its_pitch
     assert steady.sum() > 200
     assert np.median(cents) < 10
     assert np.mean(cents > 50) < 0.05
+
+
+def test_a_swapped_model_goes_on_from_the_old_ones_state_without_a_click():
+    audio = voice(440.0, 1.2)
+    with NodeHarness("timbre", options={"path": str(SHIPPED)}, name="timbre") as old, \
+            NodeHarness("timbre", options={"path": str(SHIPPED)}, name="timbre") as new:
+        assert old.open() and new.open()
+        before, _ = play(old, audio[:RATE // 2])
+        new.node.take_over(old.node)
+        after, _ = play(new, audio[RATE // 2 // BLOCK * BLOCK:])
+        joined = np.concatenate([before, after])
+        edge = len(before)
+        # The step across the swap is no bigger than the sound's own steps around it.
+        typical = np.abs(np.diff(joined[edge - 2000:edge + 2000])).max()
+        assert abs(float(after[0]) - float(before[-1])) <= typical
+        assert after[:BLOCK].std() > 0.2 * before[-BLOCK:].std()      # no gap either

@@ -88,3 +88,13 @@ def test_loudness_correlation_and_spectral_distance_and_bits():
     assert 0 < metrics.multiscale_spectral_distance(a440, a445) < metrics.multiscale_spectral_distance(a440, a880)
     assert metrics.bits_per_sample(np.full(1000, 1 / 256)) == pytest.approx(8.0)
     assert metrics.bits_per_sample(np.ones(10)) == pytest.approx(0.0)
+
+
+def test_log_mel_distance_sees_the_envelope_not_the_noises_random_draw():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(16000) * 0.1, rng.standard_normal(16000) * 0.1
+    louder = rng.standard_normal(16000) * 0.3
+    same_spectrum = metrics.log_mel_distance(a, b, 16000)
+    assert same_spectrum < 0.3 * metrics.log_mel_distance(a, louder, 16000)
+    assert same_spectrum < 0.2 * metrics.multiscale_spectral_distance(a, b)
+    assert metrics.mel_filterbank(16000, 1024, 64).shape == (64, 513)
