@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.audio.reverb import Reverb
 from engine.audio.synth import Controls, HarmonicNoiseSynth
 from engine.audio.tracker import PitchTracker
 from engine.clock import SampleClock
@@ -52,7 +53,7 @@ def instrument_names(path: Path) -> list[str]:
 class TimbreNode(Node):
     type_name = "timbre"
     description = "Plays the input's melody on a learned instrument (f0 and loudness -> GRU -> harmonic synth)."
-    inputs = (Port("audio", AUDIO, "the voice or instrument to follow (play = audio)"),
+    inputs = (Port("audio", AUDIO, "the voice or instrument to follow (play = audio)", optional=True),
               Port("f0_hz", CONTROL, "pitch to play (play = controls); replaces the f0 parameter",
                    trigger=False, optional=True),
               Port("loudness_db", CONTROL, "level to play (play = controls); replaces the loudness parameter",
@@ -63,7 +64,7 @@ class TimbreNode(Node):
                Port("voiced", CONTROL, "1 while a note sounds, else 0"))
     options = {
         "path": Option(str, "", "a timbre model .tflite (default: the shipped violin/flute/cello model)"),
-        "play": Option(str, "audio", "audio: follow the audio input; controls: play the f0/loudness "
+        "play": Option(str, "audio", "audio: follow the audio input (connect inputs.audio); controls: play the f0/loudness "
                        "streams or parameters, clocked by the speakers", choices=("audio", "controls")),
         "sample_rate": Option(int, 48000, "samples per second", min=16000, max=192000),
         "block": Option(int, 256, "frames per block", min=32, max=4096),
@@ -84,6 +85,9 @@ class TimbreNode(Node):
         "dry_wet": ParamSpec(FLOAT, 1.0, "0 the input alone, 1 the instrument alone", min=0.0, max=1.0,
                              smoothing_s=0.1),
         "noise": ParamSpec(FLOAT, 1.0, "scale of the breath/bow noise", min=0.0, max=4.0, smoothing_s=0.1),
+        "reverb": ParamSpec(FLOAT, 0.0, "room: 0 dry, 1 as loud as the instrument", min=0.0, max=1.0,
+                            smoothing_s=0.2),
+        "reverb_s": ParamSpec(FLOAT, 2.0, "the room's decay time (60 dB)", min=0.2, max=8.0, unit="s"),
         "level_db": ParamSpec(FLOAT, 0.0, "output level", min=-60.0, max=12.0, unit="dB", smoothing_s=0.05),
         "f0": ParamSpec(FLOAT, 440.0, "play = controls: the pitch", min=20.0, max=4000.0, unit="Hz"),
         "loudness": ParamSpec(FLOAT, SILENT_DB, "play = controls: the level (-80 silent)", min=-80.0, max=0.0,
@@ -125,6 +129,7 @@ class TimbreNode(Node):
         self.tracker = PitchTracker(rate, MODEL_HOP_S, fmin=self.opts["fmin"])
         self.synth = HarmonicNoiseSynth(rate, block, HARMONICS, BANDS, top_hz=MODEL_TOP_HZ,
                                         noise_top_hz=MODEL_TOP_HZ)
+        self.reverb = Reverb(rate, block)
         self.clock = SampleClock(rate, block, self.opts["lead_blocks"])
         self._hop = self.tracker.hop
         self._since_step = 0
@@ -137,7 +142,9 @@ class TimbreNode(Node):
                     + f"; latency {self.latency_ms():.1f} ms, playing from {self.opts['play']}")
 
     def latency_ms(self) -> float:
-        return 1000 * (self.tracker.latency_s + self.opts["block"] / 2 / self.opts["sample_rate"])
+        """Algorithmic: the tracker's (or, played from controls, one 5 ms step's) and half a block of glide."""
+        heard = self.tracker.latency_s if not self.generator else self._hop / self.opts["sample_rate"]
+        return 1000 * (heard + self.opts["block"] / 2 / self.opts["sample_rate"])
 
     def status(self) -> dict[str, float]:
         return {"timbre/algorithmic_latency_ms": self.latency_ms()}
@@ -151,7 +158,7 @@ class TimbreNode(Node):
             self.model.state = {k: v.copy() for k, v in previous.model.state.items()}
         same_stream = all(previous.opts[k] == self.opts[k] for k in ("sample_rate", "block", "fmin"))
         if same_stream:
-            self.tracker, self.synth = previous.tracker, previous.synth
+            self.tracker, self.synth, self.reverb = previous.tracker, previous.synth, previous.reverb
             self._y, self._since_step = previous._y.copy(), previous._since_step
             self._f0, self._loudness, self._voiced = previous._f0, previous._loudness, previous._voiced
 
@@ -176,7 +183,13 @@ class TimbreNode(Node):
         amplitude = float(y[0]) * 10 ** (self.param["level_db"] / 20) if self._voiced else 0.0
         controls = Controls(self._f0, amplitude, y[1:1 + HARMONICS],
                             y[1 + HARMONICS:] * self.param["noise"] * 10 ** (self.param["level_db"] / 20))
-        return self.synth.render(controls)
+        out = self.synth.render(controls)
+        room = self.param["reverb"]
+        if room > 1e-4:
+            if self.reverb.decay_s != self.param["reverb_s"]:
+                self.reverb.set_decay(self.param["reverb_s"])
+            out = out + room * self.reverb.process(out)
+        return out
 
     # --- the two ways to play ------------------------------------------------------
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:

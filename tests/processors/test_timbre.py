@@ -206,3 +206,13 @@ def test_a_swapped_model_goes_on_from_the_old_ones_state_without_a_click():
         typical = np.abs(np.diff(joined[edge - 2000:edge + 2000])).max()
         assert abs(float(after[0]) - float(before[-1])) <= typical
         assert after[:BLOCK].std() > 0.2 * before[-BLOCK:].std()      # no gap either
+
+
+def test_the_room_rings_on_after_the_note(node):
+    def tail(reverb):
+        node.set_param("reverb", reverb, fade_s=0)
+        out, _ = play(node, np.concatenate([voice(440.0, 0.5), np.zeros(RATE // 2, np.float32)]))
+        return out[-RATE // 2 + 4800:-RATE // 2 + 9600].std()        # 100-200 ms after the note ends
+
+    dry, wet = tail(0.0), tail(0.8)
+    assert wet > 10 * max(dry, 1e-6)
