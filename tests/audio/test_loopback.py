@@ -93,7 +93,7 @@ def test_a_tone_comes_back_at_its_frequency_with_a_measured_round_trip(pipewire,
     stamps = [ts for ts, _ in blocks]
     assert stamps == sorted(stamps)                          # capture times only go up
     audio = np.concatenate([b for _, b in blocks])[:, 0]
-    rate, block = 48000, 256
+    rate = 48000
     # Where the tone starts in the recording, on the engine clock.
     first_loud = next(i for i, (_, b) in enumerate(blocks) if np.abs(b).max() > 0.05)
     offset = int(np.argmax(np.abs(blocks[first_loud][1][:, 0]) > 0.05))

@@ -2,7 +2,6 @@ import socket
 import subprocess
 import time
 
-import pytest
 
 from engine import timecode
 from engine.harness import NodeHarness

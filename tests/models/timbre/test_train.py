@@ -2,23 +2,9 @@
 the same weights, exports a step the engine's sequence runtime runs (and that
 matches the Keras network frame for frame), and the evaluation reads it."""
 import json
-import shutil
 
 import numpy as np
 import pytest
-
-from tests.conftest import require
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    pytest.importorskip("music21")
-    require(shutil.which("fluidsynth") is not None, "fluidsynth (apt install fluidsynth)")
-    from models.common import audio_data
-    cache = tmp_path_factory.mktemp("cache")
-    figures = audio_data.prepare(24, ("violin", "flute"), cache=cache, max_seconds=4.0, progress=lambda *_: None)
-    assert figures["train_files"] >= 4 and figures["test_files"] >= 2 and figures["validation_files"] >= 2
-    return cache
 
 
 def test_tiny_training_checkpoints_resumes_exports_and_evaluates(rendered, tmp_path, monkeypatch):

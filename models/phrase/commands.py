@@ -1,0 +1,36 @@
+"""`tensorstage train phrase` and `tensorstage eval phrase` (added by models/commands.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(trainers, evals) -> None:
+    train = trainers.add_parser("phrase", help="the phrase RNN on the rendered tunes' pitch and loudness "
+                                               "(train split)")
+    train.add_argument("--out", type=Path, default=Path("phrase-run"),
+                       help="folder for checkpoints, preview.wav and phrase.keras/.tflite (resumes if present)")
+    train.add_argument("--time-budget", type=float, default=20.0, metavar="MIN",
+                       help="minutes of training, counted across resumes (default 20)")
+    train.add_argument("--steps", type=int, help="stop after this many steps instead")
+    train.add_argument("--batch", type=int, default=32)
+    train.add_argument("--units", type=int, default=256, help="GRU units")
+    train.set_defaults(func=_train)
+    evaluate = evals.add_parser("phrase", help="likelihood against a Markov chain, key kept, pitch and interval "
+                                               "statistics of generated continuations, on held-out tunes")
+    evaluate.add_argument("--model", type=Path, help="a phrase .tflite (default: the shipped model)")
+    evaluate.add_argument("--continuations", type=int, default=100, help="primed continuations (default 100)")
+    evaluate.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    evaluate.set_defaults(func=_eval)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.phrase.train import Settings, main
+    return main(Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
+                         batch=args.batch, units=args.units))
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from models.phrase.eval import main
+    return main(args.model, args.json, args.continuations)
