@@ -1,7 +1,8 @@
 """The offline commands of the model families, added to `tensorstage` by the
 entry point `tensorstage.commands` (pyproject.toml), so the engine never
 imports this package: `data`, `quantize`, `bench models`, and `train FAMILY` /
-`eval FAMILY` for each family folder with a `commands.py` (models/style/...).
+`eval FAMILY` for each family folder with a `commands.py` (models/style/...),
+and `bench FAMILY` where that module has a `register_bench`.
 
 Importing this module stays cheap (it runs for `tensorstage --help`): the
 work is imported inside each command.
@@ -38,7 +39,8 @@ def register(cli) -> None:
     manifest.add_argument("--write", action="store_true", help="rewrite the manifest from what is installed")
     manifest.set_defaults(func=_data_manifest)
 
-    models_bench = cli.group("bench").add_parser("models", help="per-frame inference of the shipped models, int8 vs naive")
+    benches = cli.group("bench")
+    models_bench = benches.add_parser("models", help="per-frame inference of the shipped models, int8 vs naive")
     models_bench.add_argument("--frames", type=int, default=200, help="timed frames per model (default 200)")
     models_bench.add_argument("--no-keras", action="store_true", help="skip the TensorFlow float32 comparison")
     models_bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
@@ -58,6 +60,8 @@ def register(cli) -> None:
     evals = cli.group("eval", "quality of a model family on held-out data (table; --json)")
     for family in families():
         family.register(trainers, evals)
+        if hasattr(family, "register_bench"):            # a family's own live benchmark (bench timbre)
+            family.register_bench(benches)
 
 
 def families() -> list:

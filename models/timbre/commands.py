@@ -31,6 +31,20 @@ def register(trainers, evals) -> None:
     evaluate.set_defaults(func=_eval)
 
 
+def register_bench(benches) -> None:
+    bench = benches.add_parser("timbre", help="the timbre node live on PipeWire at 256 frames beside the style "
+                                              "patch: underflows, round trip, pitch heard back")
+    bench.add_argument("--seconds", type=float, default=60.0, help="seconds measured (default 60)")
+    bench.add_argument("--no-style", action="store_true", help="without the style network painting beside it")
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    bench.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from models.timbre.live_bench import main
+    return main(args.seconds, args.json, not args.no_style)
+
+
 def _train(args: argparse.Namespace) -> int:
     from models.timbre.train import DEFAULT_INSTRUMENTS, Settings, main
     settings = Settings(out_dir=args.out, instruments=tuple(args.instruments or DEFAULT_INSTRUMENTS),
