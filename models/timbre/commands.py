@@ -26,8 +26,8 @@ def register(trainers, evals) -> None:
     evaluate.add_argument("--tunes", type=int, default=6, help="held-out tunes per instrument (default 6)")
     evaluate.add_argument("--seconds", type=float, default=10.0, help="seconds of each tune (default 10)")
     evaluate.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
-    evaluate.add_argument("--picture", type=Path, metavar="PNG",
-                          help="also write a before/after spectrogram (docs/timbre_spectrogram.png)")
+    evaluate.add_argument("--picture", type=Path, metavar="JPG",
+                          help="also write a before/after spectrogram (docs/timbre_spectrogram.jpg)")
     evaluate.set_defaults(func=_eval)
 
 

@@ -107,7 +107,7 @@ def run(model_path: Path | None = None, tunes_per_instrument: int = 6, seconds: 
     held_out = dataset.load("test", instruments, progress=progress)
     frames = int(seconds / 0.005)
     figures: dict = {"tunes_per_instrument": tunes_per_instrument, "seconds_per_tune": seconds}
-    cents, steady_cents, loudness_errors = [], [], []
+    cents, steady_cents, floor_cents, floor_steady_cents, loudness_errors = [], [], [], [], []
     for i, name in enumerate(instruments):
         distances = {"model": [], "baseline": [], "floor": [], "noise_seed": []}
         mel = {"model": [], "baseline": [], "floor": []}
@@ -130,17 +130,20 @@ def run(model_path: Path | None = None, tunes_per_instrument: int = 6, seconds: 
                 mel[key].append(metrics.log_mel_distance(audio, truth, analysis.RATE))
             # What the spectral distance gives two renderings differing only in the noise's random draw.
             distances["noise_seed"].append(metrics.multiscale_spectral_distance(floor, other_seed))
-            # Pitch: the output re-tracked, against the f0 that drove it, where the input was a note.
-            f0_out, voiced_out, _ = retracked(ours)
-            n = min(len(f0_out), len(tune["f0"]))
-            score = tune["f0"][:n]
-            both = (score > 0) & voiced_out[:n]
-            c = 1200 * np.abs(np.log2(f0_out[:n][both] / score[both]))
-            cents.append(c)
-            # Away from note changes: no frame within the tracker's half window (15 ms) of one.
-            change = np.abs(np.diff(score, prepend=score[0])) > 0
-            near = np.convolve(change, np.ones(7), "same") > 0
-            steady_cents.append(c[~near[both]])
+            # Pitch: the output re-tracked, against the f0 that drove it, where the input was a note; the
+            # floor's output measured the same way says what the tracker itself reads into these sounds.
+            for key, audio, kept, kept_steady in (("model", ours, cents, steady_cents),
+                                                 ("floor", floor, floor_cents, floor_steady_cents)):
+                f0_out, voiced_out, _ = retracked(audio)
+                n = min(len(f0_out), len(tune["f0"]))
+                score = tune["f0"][:n]
+                both = (score > 0) & voiced_out[:n]
+                c = 1200 * np.abs(np.log2(f0_out[:n][both] / score[both]))
+                kept.append(c)
+                # Away from note changes: no frame within the tracker's half window (15 ms) of one.
+                change = np.abs(np.diff(score, prepend=score[0])) > 0
+                near = np.convolve(change, np.ones(7), "same") > 0
+                kept_steady.append(c[~near[both]])
             # Loudness: the output's against the input's, frame by frame, where there is sound.
             out_loud = analysis.loudness_db(ours, len(tune["loudness_db"]))
             loud = tune["loudness_db"] > -50
@@ -162,6 +165,9 @@ def run(model_path: Path | None = None, tunes_per_instrument: int = 6, seconds: 
     steady = np.concatenate(steady_cents)
     figures["f0_steady_median_cents"] = round(float(np.median(steady)), 2)
     figures["f0_steady_outliers_over_50_cents_pct"] = round(float(np.mean(steady > 50) * 100), 2)
+    floor_all, floor_steady = np.concatenate(floor_cents), np.concatenate(floor_steady_cents)
+    figures["floor_f0_outliers_over_50_cents_pct"] = round(float(np.mean(floor_all > 50) * 100), 2)
+    figures["floor_f0_steady_outliers_over_50_cents_pct"] = round(float(np.mean(floor_steady > 50) * 100), 2)
     figures["loudness_mean_abs_error_db"] = round(float(np.mean(np.concatenate(loudness_errors))), 2)
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures
@@ -183,7 +189,9 @@ def table(figures: dict) -> str:
     lines.append(f"f0 re-tracked: median {figures['f0_median_cents']:.1f} cents, "
                  f"{figures['f0_outliers_over_50_cents_pct']:.2f} % over 50 cents ({figures['f0_frames']} voiced frames); "
                  f"away from note changes: {figures['f0_steady_median_cents']:.1f} cents, "
-                 f"{figures['f0_steady_outliers_over_50_cents_pct']:.2f} %")
+                 f"{figures['f0_steady_outliers_over_50_cents_pct']:.2f} %; the floor's output, tracked the same way: "
+                 f"{figures['floor_f0_outliers_over_50_cents_pct']:.2f} % and "
+                 f"{figures['floor_f0_steady_outliers_over_50_cents_pct']:.2f} %")
     lines.append(f"loudness: mean abs error {figures['loudness_mean_abs_error_db']:.2f} dB")
     return "\n".join(lines)
 
