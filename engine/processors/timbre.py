@@ -39,6 +39,7 @@ HARMONICS, BANDS = 60, 65
 MODEL_TOP_HZ = 8000.0        # the model learned harmonics and noise up to here (16 kHz renderings)
 MODEL_HOP_S = 0.005
 SILENT_DB = -80.0
+RELEASE_STEPS = 30           # 150 ms of the model's own release after a note, then silence
 
 
 def instrument_names(path: Path) -> list[str]:
@@ -135,6 +136,7 @@ class TimbreNode(Node):
         self._since_step = 0
         self._y = np.zeros(1 + HARMONICS + BANDS, np.float32)
         self._f0, self._loudness, self._voiced = 0.0, SILENT_DB, False
+        self._quiet_steps = RELEASE_STEPS
         self.model.step(np.zeros(self.model.x_shape, np.float32))     # warm up, then start clean
         self.model.reset()
         self.report(f"{self.model.path.name}: " + ", ".join(f"instrument{i + 1}={n}" for i, n in
@@ -161,6 +163,7 @@ class TimbreNode(Node):
             self.tracker, self.synth, self.reverb = previous.tracker, previous.synth, previous.reverb
             self._y, self._since_step = previous._y.copy(), previous._since_step
             self._f0, self._loudness, self._voiced = previous._f0, previous._loudness, previous._voiced
+            self._quiet_steps = previous._quiet_steps
 
     # --- the model ---------------------------------------------------------------
     def _weights(self) -> np.ndarray:
@@ -173,6 +176,7 @@ class TimbreNode(Node):
         self._f0 = f0_hz * 2 ** (shift / 12) if f0_hz > 0 else 0.0
         self._loudness = loudness_db
         self._voiced = voiced and self._f0 > 0
+        self._quiet_steps = 0 if self._voiced else self._quiet_steps + 1
         loud = loudness_db + self.param["loudness_shift_db"] if self._voiced else SILENT_DB
         midi = 69 + 12 * np.log2(max(self._f0, 1.0) / 440)
         x = np.concatenate([[midi / 127, np.clip((loud + 80) / 80, -0.5, 1.5)], self._weights()])
@@ -180,9 +184,11 @@ class TimbreNode(Node):
 
     def _render(self) -> np.ndarray:
         y = self._y
-        amplitude = float(y[0]) * 10 ** (self.param["level_db"] / 20) if self._voiced else 0.0
-        controls = Controls(self._f0, amplitude, y[1:1 + HARMONICS],
-                            y[1 + HARMONICS:] * self.param["noise"] * 10 ** (self.param["level_db"] / 20))
+        # After a note the model's own release plays (it hears silence); RELEASE_STEPS later the
+        # output is gated to exact silence, so breath, noise and rests add no hiss.
+        gain = 10 ** (self.param["level_db"] / 20) if self._quiet_steps < RELEASE_STEPS else 0.0
+        controls = Controls(self._f0, float(y[0]) * gain, y[1:1 + HARMONICS],
+                            y[1 + HARMONICS:] * self.param["noise"] * gain)
         out = self.synth.render(controls)
         room = self.param["reverb"]
         if room > 1e-4:
