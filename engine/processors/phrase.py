@@ -44,16 +44,18 @@ class Composer:
     def __init__(self, path: Path, threads: int) -> None:
         from engine.runtime.sequence import SequenceModel
         self.model = SequenceModel(path, threads)
-        if int(np.prod(self.model.x_shape)) != phrase.INPUTS or int(np.prod(self.model.y_shape)) != phrase.INPUTS:
-            raise ModelError(f"{self.model.path}: a phrase model takes and gives {phrase.INPUTS} values (pitch and "
-                             f"loudness tokens); this one takes {list(self.model.x_shape)}, gives "
-                             f"{list(self.model.y_shape)}")
+        outputs = phrase.PITCHES + phrase.LOUDNESS_STEPS
+        if int(np.prod(self.model.x_shape)) != phrase.INPUTS or int(np.prod(self.model.y_shape)) != outputs:
+            raise ModelError(f"{self.model.path}: a phrase model takes {phrase.INPUTS} values (pitch and loudness "
+                             f"tokens, key profile) and gives {outputs} logits; this one takes "
+                             f"{list(self.model.x_shape)}, gives {list(self.model.y_shape)}")
         self.queue: deque[tuple[int, int]] = deque()
         self._requests: deque[tuple] = deque(maxlen=4)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._rng = np.random.default_rng()
         self._logits: np.ndarray | None = None
+        self._key = phrase.KeyProfile()
         self.generation = 0                     # bumped by stop(): stale work is dropped
         self.thread = threading.Thread(target=self._run, name="phrase-composer", daemon=True)
         self.thread.start()
@@ -85,15 +87,24 @@ class Composer:
                     continue
                 if kind == "answer" or self._logits is None:
                     self.model.reset()
-                    self._logits = None
-                    for p, l_ in (heard or [(0, 0)]):
-                        self._logits = self.model.step(phrase.one_hot(p, l_)).ravel()
+                    self._logits, self._key = None, phrase.KeyProfile()
+                    for p, l_ in (heard or self._seed()):
+                        self._advance(p, l_)
                 for _ in range(frames):
                     if generation != self.generation or self._stop.is_set():
                         break
                     p, l_ = phrase.sample(self._logits, temperature, self._rng)
                     self.queue.append((p, l_))
-                    self._logits = self.model.step(phrase.one_hot(p, l_)).ravel()
+                    self._advance(p, l_)
+
+    def _seed(self) -> list[tuple[int, int]]:
+        """Nothing heard: one note (C4..C5, mezzo) to start from; from a rest the model stays at rest."""
+        pitch = int(phrase.pitch_token(np.array([440.0 * 2 ** ((self._rng.integers(60, 73) - 69) / 12)]))[0])
+        return [(pitch, 10)] * 10
+
+    def _advance(self, pitch: int, loudness: int) -> None:
+        self._key.add(pitch)
+        self._logits = self.model.step(phrase.one_hot(pitch, loudness, self._key.normalised())).ravel()
 
 
 @register
@@ -202,7 +213,12 @@ class PhraseNode(TimbreNode):
     def _start_answer(self) -> None:
         self.composer.stop()
         frames = int(self.param["answer_s"] / phrase.FRAME_S)
-        self.composer.answer(list(self.heard), frames, self.param["temperature"])
+        heard = list(self.heard)
+        # The pause that called for the answer is not part of the phrase: primed with it, the
+        # model (which saw long silences only where tunes end) would answer with silence.
+        while heard and not heard[-1][0]:
+            heard.pop()
+        self.composer.answer(heard, frames, self.param["temperature"])
         self._answering, self._heard_voiced = True, False
         self._play_steps = 0
 

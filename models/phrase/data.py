@@ -20,6 +20,11 @@ class Melodies:
     pitch: list[np.ndarray]
     loudness: list[np.ndarray]
     tunes: list[str]
+    keys: list[np.ndarray] | None = None      # the key profile after each frame (frames, 12)
+
+    def __post_init__(self) -> None:
+        if self.keys is None:
+            self.keys = [phrase.profiles(p) for p in self.pitch]
 
     def __len__(self) -> int:
         return len(self.pitch)

@@ -8,10 +8,11 @@ test split, never trained on).
   below the baseline's.
 - 100 primed continuations (4 s of a held-out tune heard, 8 s generated at
   temperature 0.8): their pitch-class and interval histograms against the
-  held-out tunes' (total variation distance, 0 same .. 1 disjoint), and how
-  often the continuation's key (Krumhansl-Schmuckler) is the primer's, against
-  continuations generated with no primer (a control: their agreement with the
-  same primers' keys is what chance gives).
+  held-out tunes' (total variation distance, 0 same .. 1 disjoint), how
+  many of its notes lie in the primer's scale (and of the tune's own
+  continuation), and how often the continuation's key (Krumhansl-Schmuckler) is the primer's, against
+  continuations generated with no primer, only one note of a random pitch (a
+  control: their agreement with the same primers' keys is what chance gives).
 """
 from __future__ import annotations
 
@@ -41,8 +42,20 @@ def key_of(pitch: np.ndarray) -> int | None:
     return int(np.nanargmax(scores))
 
 
+SCALES = (np.array([0, 2, 4, 5, 7, 9, 11]), np.array([0, 2, 3, 5, 7, 8, 10, 11]))   # major; minor (natural + leading note)
+
+
+def in_scale_share(pitch: np.ndarray, key: int) -> float:
+    """Share of the sounding frames whose pitch class is in the key's scale."""
+    notes = pitch[pitch > 0]
+    if len(notes) == 0:
+        return float("nan")
+    scale = (SCALES[key // 12] + key % 12) % 12
+    return float(np.isin(phrase.pitch_class(notes), scale).mean())
+
+
 def pitch_class_histogram(pitches) -> np.ndarray:
-    notes = np.concatenate([p[p > 0] for p in pitches])
+    notes = np.concatenate([p[p > 0] for p in pitches] + [np.zeros(0, int)])
     h = np.bincount((notes - 1 + phrase.LOWEST_MIDI) % 12, minlength=12).astype(float)
     return h / max(h.sum(), 1)
 
@@ -52,9 +65,11 @@ def interval_histogram(pitches) -> np.ndarray:
     steps = []
     for p in pitches:
         notes = p[p > 0]
+        if len(notes) < 2:
+            continue
         changes = notes[np.r_[True, np.diff(notes) != 0]]
         steps.append(np.clip(np.diff(changes), -12, 12))
-    h = np.bincount(np.concatenate(steps) + 12, minlength=25).astype(float)
+    h = np.bincount(np.concatenate(steps or [np.zeros(0, int)]) + 12, minlength=25).astype(float)
     return h / max(h.sum(), 1)
 
 
@@ -90,7 +105,7 @@ def model_nll(path: Path, melodies) -> float:
     total, frames = 0.0, 0
     for p, l_ in zip(melodies.pitch, melodies.loudness):
         model.reset()
-        x = phrase.one_hot(p[:-1], l_[:-1])
+        x = phrase.encode(p[:-1], l_[:-1])
         for t in range(len(x)):
             logits = model.step(x[t]).ravel().astype(np.float64)
             for part, target in ((logits[:phrase.PITCHES], p[t + 1]), (logits[phrase.PITCHES:], l_[t + 1])):
@@ -132,6 +147,7 @@ def run(model_path: Path | None = None, continuations: int = 100, progress=print
     rng = np.random.default_rng(0)
     stepper = litert_stepper(model_path)
     primed, unprimed, agree, agree_control = [], [], 0, 0
+    in_scale = {"primed": [], "unprimed": [], "held_out": []}
     counted = 0
     for n in range(continuations):
         i = n % len(held_out)
@@ -139,8 +155,9 @@ def run(model_path: Path | None = None, continuations: int = 100, progress=print
         start = int(rng.integers(0, max(1, len(p) - PRIME_FRAMES)))
         prime_p, prime_l = p[start:start + PRIME_FRAMES], l_[start:start + PRIME_FRAMES]
         gen_p, _ = continue_phrase(None, prime_p, prime_l, GENERATED_FRAMES, TEMPERATURE, rng, stepper)
-        # The control: no primer, one rest frame to start from.
-        free_p, _ = continue_phrase(None, [0], [0], GENERATED_FRAMES, TEMPERATURE, rng, stepper)
+        # The control: no primer but one note of a random pitch (from a rest the model stays at rest).
+        seed = int(phrase.pitch_token(np.array([440.0 * 2 ** ((rng.integers(55, 80) - 69) / 12)]))[0])
+        free_p, _ = continue_phrase(None, [seed] * 10, [10] * 10, GENERATED_FRAMES, TEMPERATURE, rng, stepper)
         primed.append(gen_p)
         unprimed.append(free_p)
         key = key_of(prime_p)
@@ -149,11 +166,17 @@ def run(model_path: Path | None = None, continuations: int = 100, progress=print
         counted += 1
         agree += key_of(gen_p) == key
         agree_control += key_of(free_p) == key
+        truth = p[start + PRIME_FRAMES:start + PRIME_FRAMES + GENERATED_FRAMES]
+        for name, tokens in (("primed", gen_p), ("unprimed", free_p), ("held_out", truth)):
+            in_scale[name].append(in_scale_share(tokens, key))
         if (n + 1) % 25 == 0:
             progress(f"phrase eval: {n + 1}/{continuations} continuations")
     figures["continuations"] = continuations
     figures["primed_key_agreement_pct"] = round(100 * agree / max(counted, 1), 1)
     figures["unprimed_key_agreement_pct"] = round(100 * agree_control / max(counted, 1), 1)
+    for name, shares in in_scale.items():
+        known = [v for v in shares if np.isfinite(v)]          # a continuation of only rests has no notes
+        figures[f"{name}_in_primer_scale_pct"] = round(100 * float(np.mean(known)), 1) if known else None
     truth = held_out.pitch
     figures["pitch_class_tv_distance"] = round(total_variation(pitch_class_histogram(primed),
                                                                pitch_class_histogram(truth)), 4)
@@ -172,6 +195,8 @@ def table(f: dict) -> str:
         f" (alpha {f['markov_alpha']:g}); ratio {f['nll_ratio_to_markov']:.3f} (target <= 0.8)",
         f"key kept in {f['continuations']} continuations: primed {f['primed_key_agreement_pct']:.1f} %, "
         f"unprimed {f['unprimed_key_agreement_pct']:.1f} % (chance: about 1 in 24)",
+        f"notes in the primer's scale: primed {f['primed_in_primer_scale_pct']} %, unprimed "
+        f"{f['unprimed_in_primer_scale_pct']} %, the held-out tune's own continuation {f['held_out_in_primer_scale_pct']} %",
         f"total variation against the held-out tunes: pitch classes {f['pitch_class_tv_distance']:.3f} "
         f"(unprimed {f['unprimed_pitch_class_tv_distance']:.3f}), intervals {f['interval_tv_distance']:.3f} "
         f"(unprimed {f['unprimed_interval_tv_distance']:.3f})",

@@ -21,15 +21,17 @@ def continue_phrase(model, pitch, loudness, frames: int, temperature: float, rng
         state = np.zeros((1, network.units_of(model)), np.float32)
     else:
         state = None
-    logits = None
+    logits, key = None, phrase.KeyProfile()
     for p, l_ in zip(pitch, loudness):
-        logits, state = stepper(phrase.one_hot(p, l_), state)
+        key.add(int(p))
+        logits, state = stepper(phrase.one_hot(p, l_, key.normalised()), state)
     out_p, out_l = [], []
     for _ in range(frames):
         p, l_ = phrase.sample(logits, temperature, rng)
         out_p.append(p)
         out_l.append(l_)
-        logits, state = stepper(phrase.one_hot(p, l_), state)
+        key.add(p)
+        logits, state = stepper(phrase.one_hot(p, l_, key.normalised()), state)
     return np.array(out_p), np.array(out_l)
 
 

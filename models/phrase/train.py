@@ -3,7 +3,8 @@
 Next-frame prediction on 8 s windows (400 frames of 20 ms) of the token
 streams, cross-entropy on the pitch and on the loudness token; each window is
 transposed by a random -5..+6 semitones (rests stay rests), so the network
-learns keys from the context rather than from absolute pitch. Time budget,
+learns keys from the context rather than from absolute pitch; its input holds
+the key profile heard so far (engine/runtime/phrase.py), from the tune's start. Time budget,
 checkpoints every minute and at the end, resume, progress, and an audio
 preview (preview.wav: 4 s of a validation tune as heard, then 8 s the
 network generates from it, played by a plain harmonic tone).
@@ -53,7 +54,11 @@ def windows(melodies, rng: np.random.Generator, batch: int, length: int = WINDOW
             p, l_ = np.concatenate([p, np.zeros(pad, int)]), np.concatenate([l_, np.zeros(pad, int)])
         shift = int(rng.choice(SHIFTS))
         p = np.where(p > 0, np.clip(p + shift, 1, phrase.PITCHES - 1), 0)
-        xs.append(phrase.one_hot(p[:-1], l_[:-1]))
+        # The key profile carries the tune before the window (rolled by the transposition).
+        key = np.roll(melodies.keys[i][start:start + length], shift, axis=1)
+        if len(key) < length:
+            key = np.concatenate([key, np.repeat(key[-1:], length - len(key), axis=0)])
+        xs.append(phrase.one_hot(p[:-1], l_[:-1], key))
         pitches.append(p[1:])
         louds.append(l_[1:])
     return np.stack(xs), np.stack(pitches), np.stack(louds)

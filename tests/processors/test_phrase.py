@@ -76,12 +76,14 @@ def test_continue_mode_without_a_microphone_never_runs_dry():
     with NodeHarness("phrase", options=options, name="phrase") as harness:
         assert harness.open() and harness.runner.is_source
         harness.set_param("mode", "continue", fade_s=0)
-        states = []
+        states, notes = [], []
         for _ in range(int(10 * RATE / BLOCK)):             # 10 s of blocks, faster than real time
             out = harness.step()
             states.append(out["playing"].value)
+            notes.append(out["f0_hz"].value)
             time.sleep(0.0002)
         assert min(states[20:]) == 1.0                       # playing throughout, after the first blocks
+        assert np.mean(np.array(notes) > 0) > 0.5            # and mostly notes, not rests
         assert len(harness.node.composer.queue) > 0          # still ahead at the end
 
 

@@ -64,3 +64,23 @@ def test_tiny_training_checkpoints_resumes_exports_and_evaluates(rendered, tmp_p
     assert figures["model_nll_nats_per_frame"] > 0 and figures["markov_nll_nats_per_frame"] > 0
     assert 0 <= figures["pitch_class_tv_distance"] <= 1
     assert "Markov" in phrase_eval.table(figures)
+
+
+def test_the_shipped_model_keeps_a_primed_key_more_than_an_unprimed_one():
+    from models.phrase.generate import continue_phrase
+    rng = np.random.default_rng(0)
+    stepper = phrase_eval.litert_stepper(phrase_eval.SHIPPED)
+    primed, unprimed = [], []
+    for tonic in (55, 58, 62, 65):                       # G, B flat, D, F major: a tune up and down the scale
+        degrees = np.array([0, 2, 4, 5, 7, 9, 11, 12, 11, 9, 7, 5, 4, 2, 0, 4, 7, 12, 7, 4, 0])
+        prime = tokens(np.repeat(tonic + degrees, 10))
+        key = tonic % 12
+        assert phrase_eval.key_of(prime) == key
+        for _ in range(5):
+            p, _ = continue_phrase(None, prime, np.full(len(prime), 10), 300, 0.8, rng, stepper)
+            primed.append(phrase_eval.in_scale_share(p, key))
+            seed = tokens([int(rng.integers(55, 80))])[0]
+            q, _ = continue_phrase(None, [seed] * 10, [10] * 10, 300, 0.8, rng, stepper)
+            unprimed.append(phrase_eval.in_scale_share(q, key))
+    # Unprimed melodies land in any key: about 7 of 12 pitch classes of theirs fall in a given scale.
+    assert np.nanmean(primed) > np.nanmean(unprimed) + 0.1

@@ -1,0 +1,71 @@
+"""The phrase network on an accelerator under JAX, float16 against float32: ms
+to score 8 s of tokens (400 frames) for one voice and for 64 at once, and how
+far float16's next-token probabilities are from float32's (the largest
+absolute difference). For a lent GPU machine with JAX and CUDA, no TensorFlow:
+
+    KERAS_BACKEND=jax python -m models.phrase.gpu_check --json gpu.json
+
+On stage the model runs one 20 ms step at a time on the CPU (LiteRT); a GPU
+serves training and generating many phrases at once.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHAPES = {"1x400": (1, 400), "64x400": (64, 400)}
+
+
+def measure(keras_path: Path, frames: int, float16: bool) -> dict:
+    import keras
+
+    from engine.runtime import phrase
+    from models.phrase import network
+
+    source = keras.models.load_model(keras_path, compile=False)
+    figures = {"backend": keras.backend.backend(), "float16": float16}
+    if keras.backend.backend() == "jax":
+        import jax
+        figures["device"] = str(jax.devices()[0])
+    if float16:
+        keras.config.set_dtype_policy("mixed_float16")
+    net = network.build(network.units_of(source))
+    net.set_weights(source.get_weights())
+    keras.config.set_dtype_policy("float32")
+    rng = np.random.default_rng(0)
+    for label, (batch, length) in SHAPES.items():
+        pitch = rng.integers(0, phrase.PITCHES, (batch, length))
+        loud = rng.integers(0, phrase.LOUDNESS_STEPS, (batch, length))
+        x = np.stack([phrase.encode(p, l_) for p, l_ in zip(pitch, loud)])
+        started = time.perf_counter()
+        out = np.asarray(net.predict_on_batch(x), np.float32)
+        figures[f"compile_{label}_s"] = time.perf_counter() - started
+        times = []
+        for _ in range(max(3, frames // 10)):
+            started = time.perf_counter()
+            out = np.asarray(net.predict_on_batch(x), np.float32)
+            times.append((time.perf_counter() - started) * 1000)
+        figures[f"p50_{label}_ms"] = float(np.percentile(times, 50))
+        reference = np.asarray(source.predict_on_batch(x), np.float32)
+
+        def probabilities(logits):
+            z = np.exp(logits[..., :phrase.PITCHES] - logits[..., :phrase.PITCHES].max(-1, keepdims=True))
+            return z / z.sum(-1, keepdims=True)
+        figures[f"max_float16_probability_error_{label}"] = float(np.abs(probabilities(out)
+                                                                         - probabilities(reference)).max())
+        print(f"{label}: p50 {figures[f'p50_{label}_ms']:.1f} ms, float16 pitch probabilities off by at most "
+              f"{figures[f'max_float16_probability_error_{label}']:.4f}", flush=True)
+    return figures
+
+
+def main(argv=None) -> int:
+    from models.common.gpu_check import run_check
+    return run_check(__doc__.split("\n\n")[0], HERE / "phrase.keras", measure, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
