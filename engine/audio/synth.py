@@ -42,7 +42,11 @@ class Controls:
 def advance_phase(phase: float, f0_start: float, f0_end: float, frames: int, rate: int) -> tuple[np.ndarray, float]:
     """Fundamental phase (cycles, float64) at each of `frames` samples while f0
     glides linearly from f0_start to f0_end, and the wrapped phase after them."""
-    f0 = np.linspace(f0_start, f0_end, frames, endpoint=False, dtype=np.float64)
+    return phases_along(phase, np.linspace(f0_start, f0_end, frames, endpoint=False, dtype=np.float64), rate)
+
+
+def phases_along(phase: float, f0: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """The phase at each sample of an f0 curve (Hz per sample), and the wrapped phase after it."""
     phases = phase + np.cumsum(f0) / rate
     return phases, float(phases[-1] % 1.0)
 
@@ -98,7 +102,8 @@ class HarmonicNoiseSynth:
         amps_end = self._harmonic_amplitudes(controls)
         out = np.zeros(self.block)
         if f0_end > 0:
-            phases, self.phase = advance_phase(self.phase, f0_start, f0_end, self.block, self.rate)
+            f0 = np.linspace(f0_start, f0_end, self.block, endpoint=False)
+            phases, self.phase = phases_along(self.phase, f0, self.rate)
             # Only harmonics that sound at either end of the block (a third of them for a
             # violin's A: the cost follows what is heard).
             live = np.nonzero((amps_end > 1e-7) | (self._previous_amps > 1e-7))[0]
@@ -106,7 +111,6 @@ class HarmonicNoiseSynth:
                 k = self._k[live]
                 start, end = self._previous_amps[live], amps_end[live]
                 amps = start + (end - start) * self._ramp                     # (block, live)
-                f0 = np.linspace(f0_start, f0_end, self.block, endpoint=False)
                 # Fade a harmonic out over the last 5 % below top_hz as the pitch glides up to it.
                 fade = np.clip((self.top_hz - f0[:, None] * k) / (0.05 * self.top_hz), 0.0, 1.0)
                 # Wrapped in float64, then float32 is exact enough (1e-7 cycle) and twice as fast.

@@ -25,15 +25,8 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
     from models.colorize.network import build, widths
 
     source = keras.models.load_model(keras_path, compile=False)
-    figures = {"backend": keras.backend.backend(), "float16": float16}
-    if keras.backend.backend() == "jax":
-        import jax
-        figures["device"] = str(jax.devices()[0])
-    if float16:
-        keras.config.set_dtype_policy("mixed_float16")
-    net = build(widths=widths(source))
-    net.set_weights(source.get_weights())
-    keras.config.set_dtype_policy("float32")
+    from models.common.gpu_check import rebuilt
+    net, figures = rebuilt(source, lambda: build(widths=widths(source)), float16)
     if keras.backend.backend() == "jax":
         def run(model, batch):
             return model.predict_on_batch(batch)              # compiled by XLA, once per size

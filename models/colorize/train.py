@@ -146,11 +146,6 @@ class Trainer:
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
 
-    def learning_rate(self, elapsed_s: float) -> float:
-        s = self.settings
-        return checkpoint.cosine_rate(s.learning_rate, self.state["step"] / s.steps if s.steps
-                                      else elapsed_s / s.time_budget_s)
-
     def batch(self):
         s = self.settings
         idx = self.rng.integers(0, len(self.ab), s.batch)
@@ -164,31 +159,16 @@ class Trainer:
         return lightness, hints, truth.astype(np.float32), weight
 
     def run(self):
-        s = self.settings
-        started = time.monotonic() - self.state["elapsed_s"]
-        last_checkpoint = time.monotonic()
-        losses = []
-        while True:
-            elapsed = time.monotonic() - started
-            if elapsed >= s.time_budget_s or (s.steps is not None and self.state["step"] >= s.steps):
-                break
-            self.optimizer.learning_rate.assign(self.learning_rate(elapsed))
-            losses.append(float(self._step_fn(*self.batch())))
-            self.state["step"] += 1
-            self.state["elapsed_s"] = time.monotonic() - started
-            if self.state["step"] % 20 == 0:
-                self.state["loss"] = float(np.mean(losses[-20:]))
-                remaining = max(0.0, s.time_budget_s - self.state["elapsed_s"])
-                self.progress(f"colorize: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
-                              f"loss {self.state['loss']:.4f} {self.state['elapsed_s'] / 60:.1f} min, "
-                              f"{remaining / 60:.1f} min left")
-            if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
-                self.checkpoint()
-                self.preview()
-                last_checkpoint = time.monotonic()
-        self.checkpoint()
-        self.preview()
-        return self.state
+        def report(loss, left_s):
+            self.state["loss"] = float(loss)
+            self.progress(f"colorize: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
+                          f"loss {self.state['loss']:.4f} {self.state['elapsed_s'] / 60:.1f} min, "
+                          f"{left_s / 60:.1f} min left")
+
+        def save():
+            self.checkpoint()
+            self.preview()
+        return checkpoint.run(self, lambda: float(self._step_fn(*self.batch())), report, every=20, on_checkpoint=save)
 
     def preview(self):
         """Four training crops: grey | automatic | 8 hints | truth, as preview.jpg."""

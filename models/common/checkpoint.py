@@ -1,10 +1,12 @@
 """Checkpoints every family's training shares: weights, the optimizer's state
 and a JSON of the run's state (step, elapsed time, ...), written so that an
-interrupted run resumes where it was; and the cosine learning-rate decay."""
+interrupted run resumes where it was; the cosine learning-rate decay; and the
+training loop itself (`run`: budget, decay, progress, checkpoints)."""
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +43,34 @@ def cosine_rate(base: float, done: float) -> float:
     """Cosine decay over the budget (`done` 0..1) to 5 % of the start: big steps
     while the picture forms, small ones to settle its detail."""
     return base * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, done))))
+
+
+def run(trainer, train_step, report, every: int = 50, on_checkpoint=None) -> dict:
+    """The loop every family's training runs, until the time budget (counted across
+    resumes) or `settings.steps`: the learning rate decays by `cosine_rate`,
+    `train_step()` returns one step's loss (a float or a tuple of them), every
+    `every` steps `report(mean_loss, seconds_left)` records and prints, and
+    `on_checkpoint()` (default `trainer.checkpoint`) runs every
+    `settings.checkpoint_every_s` and at the end. `trainer` has `settings`,
+    `state` (step, elapsed_s), `optimizer` and `checkpoint()`."""
+    s, state = trainer.settings, trainer.state
+    on_checkpoint = on_checkpoint or trainer.checkpoint
+    started = time.monotonic() - state["elapsed_s"]
+    last_checkpoint = time.monotonic()
+    losses = []
+    while True:
+        elapsed = time.monotonic() - started
+        if elapsed >= s.time_budget_s or (s.steps is not None and state["step"] >= s.steps):
+            break
+        done = state["step"] / s.steps if s.steps else elapsed / s.time_budget_s
+        trainer.optimizer.learning_rate.assign(cosine_rate(s.learning_rate, done))
+        losses.append(train_step())
+        state["step"] += 1
+        state["elapsed_s"] = time.monotonic() - started
+        if state["step"] % every == 0:
+            report(np.mean(losses[-every:], axis=0), max(0.0, s.time_budget_s - state["elapsed_s"]))
+        if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
+            on_checkpoint()
+            last_checkpoint = time.monotonic()
+    on_checkpoint()
+    return state

@@ -28,6 +28,41 @@ def run_check(description: str, default_model: Path, measure: Callable[[Path, in
     return 0
 
 
+def rebuilt(source, build, float16: bool) -> tuple:
+    """(`build()` with `source`'s weights, in mixed float16 when asked, and the
+    figures every check starts with: backend, float16, and the device under JAX)."""
+    import keras
+
+    figures = {"backend": keras.backend.backend(), "float16": float16}
+    if keras.backend.backend() == "jax":
+        import jax
+        figures["device"] = str(jax.devices()[0])
+    if float16:
+        keras.config.set_dtype_policy("mixed_float16")
+    net = build()
+    net.set_weights(source.get_weights())
+    keras.config.set_dtype_policy("float32")
+    return net, figures
+
+
+def time_batch(net, x, repeats: int) -> tuple:
+    """(`net`'s float32 output for the batch `x`, the first call's seconds (it
+    compiles), the p50 ms of `repeats` more calls)."""
+    import time
+
+    import numpy as np
+
+    started = time.perf_counter()
+    out = np.asarray(net.predict_on_batch(x), np.float32)
+    compile_s = time.perf_counter() - started
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        out = np.asarray(net.predict_on_batch(x), np.float32)
+        times.append((time.perf_counter() - started) * 1000)
+    return out, compile_s, float(np.percentile(times, 50))
+
+
 def time_sizes(run, net, source, batches: dict, frames: int, figures: dict, scale: float = 1.0) -> dict:
     """For each size (label -> input batch): compile time, p50/p95 ms and fps of
     `run(net, batch)`, and at "256" the PSNR of `net` (float16) against `source`

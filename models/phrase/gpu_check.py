@@ -11,7 +11,6 @@ serves training and generating many phrases at once.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,29 +26,14 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
     from models.phrase import network
 
     source = keras.models.load_model(keras_path, compile=False)
-    figures = {"backend": keras.backend.backend(), "float16": float16}
-    if keras.backend.backend() == "jax":
-        import jax
-        figures["device"] = str(jax.devices()[0])
-    if float16:
-        keras.config.set_dtype_policy("mixed_float16")
-    net = network.build(network.units_of(source))
-    net.set_weights(source.get_weights())
-    keras.config.set_dtype_policy("float32")
+    from models.common.gpu_check import rebuilt, time_batch
+    net, figures = rebuilt(source, lambda: network.build(network.units_of(source)), float16)
     rng = np.random.default_rng(0)
     for label, (batch, length) in SHAPES.items():
         pitch = rng.integers(0, phrase.PITCHES, (batch, length))
         loud = rng.integers(0, phrase.LOUDNESS_STEPS, (batch, length))
         x = np.stack([phrase.encode(p, l_) for p, l_ in zip(pitch, loud)])
-        started = time.perf_counter()
-        out = np.asarray(net.predict_on_batch(x), np.float32)
-        figures[f"compile_{label}_s"] = time.perf_counter() - started
-        times = []
-        for _ in range(max(3, frames // 10)):
-            started = time.perf_counter()
-            out = np.asarray(net.predict_on_batch(x), np.float32)
-            times.append((time.perf_counter() - started) * 1000)
-        figures[f"p50_{label}_ms"] = float(np.percentile(times, 50))
+        out, figures[f"compile_{label}_s"], figures[f"p50_{label}_ms"] = time_batch(net, x, max(3, frames // 10))
         reference = np.asarray(source.predict_on_batch(x), np.float32)
 
         def probabilities(logits):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,29 +113,12 @@ class Trainer:
         return float(self.loss(x, pitch, loud))
 
     def run(self):
-        s = self.settings
-        started = time.monotonic() - self.state["elapsed_s"]
-        last_checkpoint = time.monotonic()
-        losses = []
-        while True:
-            elapsed = time.monotonic() - started
-            if elapsed >= s.time_budget_s or (s.steps is not None and self.state["step"] >= s.steps):
-                break
-            done = self.state["step"] / s.steps if s.steps else elapsed / s.time_budget_s
-            self.optimizer.learning_rate.assign(checkpoint.cosine_rate(s.learning_rate, done))
-            losses.append(float(self._step_fn(*windows(self.melodies, self.rng, s.batch))))
-            self.state["step"] += 1
-            self.state["elapsed_s"] = time.monotonic() - started
-            if self.state["step"] % 50 == 0:
-                self.state["loss"] = float(np.mean(losses[-50:]))
-                self.progress(f"phrase: step {self.state['step']} loss {self.state['loss']:.4f} (nats per frame, "
-                              f"pitch + loudness) {self.state['elapsed_s'] / 60:.1f} min, "
-                              f"{max(0.0, s.time_budget_s - self.state['elapsed_s']) / 60:.1f} min left")
-            if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
-                self.checkpoint()
-                last_checkpoint = time.monotonic()
-        self.checkpoint()
-        return self.state
+        def report(loss, left_s):
+            self.state["loss"] = float(loss)
+            self.progress(f"phrase: step {self.state['step']} loss {self.state['loss']:.4f} (nats per frame, "
+                          f"pitch + loudness) {self.state['elapsed_s'] / 60:.1f} min, {left_s / 60:.1f} min left")
+        return checkpoint.run(self, lambda: float(self._step_fn(*windows(self.melodies, self.rng, self.settings.batch))),
+                              report)
 
     def checkpoint(self):
         self.state["validation_loss"] = self.validation_loss()

@@ -26,15 +26,8 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
 
     source = keras.models.load_model(keras_path, compile=False)
     styles = int(source.input["style"].shape[-1])
-    figures = {"backend": keras.backend.backend(), "float16": float16}
-    if keras.backend.backend() == "jax":
-        import jax
-        figures["device"] = str(jax.devices()[0])
-    if float16:
-        keras.config.set_dtype_policy("mixed_float16")
-    net = build(styles, channels=widths(source))
-    net.set_weights(source.get_weights())
-    keras.config.set_dtype_policy("float32")
+    from models.common.gpu_check import rebuilt
+    net, figures = rebuilt(source, lambda: build(styles, channels=widths(source)), float16)
     from models.common.gpu_check import time_sizes
     onehot = np.eye(styles, dtype=np.float32)[:1]
     batches = {label: {"image": np.random.default_rng(0).random((1, h, w, 3), np.float32), "style": onehot}

@@ -215,13 +215,6 @@ class Trainer:
         n = float(len(ours))
         return gram_loss / n, feature_loss / n
 
-    def learning_rate(self, elapsed_s: float) -> float:
-        """Cosine decay over the budget (steps or time) to 5 % of the start: big
-        steps while the painting forms, small ones to settle its detail."""
-        s = self.settings
-        return checkpoint.cosine_rate(s.learning_rate, self.state["step"] / s.steps if s.steps
-                                      else elapsed_s / s.time_budget_s)
-
     def _batch(self):
         s = self.settings
         n, tile = self.inputs.shape[0], self.inputs.shape[1]
@@ -238,37 +231,23 @@ class Trainer:
         return x1, np.clip(x2, 0, 1).astype(np.float32), target, weights, dy, dx
 
     def run(self):
-        s = self.settings
-        started = time.monotonic() - self.state["elapsed_s"]
-        last_checkpoint = time.monotonic()
-        losses = []
-        while True:
-            elapsed = time.monotonic() - started
-            if elapsed >= s.time_budget_s or (s.steps is not None and self.state["step"] >= s.steps):
-                break
-            self.optimizer.learning_rate.assign(self.learning_rate(elapsed))
+        def train_step():
             x1, x2, target, weights, dy, dx = self._batch()
             loss, distill, stability = self._step_fn(x1, x2, target, weights, self.tf.constant(dy),
                                                      self.tf.constant(dx))
-            losses.append((float(loss), float(distill), float(stability)))
-            self.state["step"] += 1
-            self.state["elapsed_s"] = time.monotonic() - started
-            if self.state["step"] % 20 == 0:
-                mean = np.mean(losses[-20:], axis=0)
-                self.state["loss"] = {"total": float(mean[0]), "distill_l1": float(mean[1]),
-                                      "stability_l1": float(mean[2])}
-                remaining = max(0.0, s.time_budget_s - self.state["elapsed_s"])
-                self.progress(f"style: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
-                              f"loss {mean[0]:.4f} "
-                              f"(teacher L1 {mean[1]:.4f}, stability {mean[2]:.4f}) "
-                              f"{self.state['elapsed_s'] / 60:.1f} min, {remaining / 60:.1f} min left")
-            if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
-                self.checkpoint()
-                self.preview()
-                last_checkpoint = time.monotonic()
-        self.checkpoint()
-        self.preview()
-        return self.state
+            return float(loss), float(distill), float(stability)
+
+        def report(mean, left_s):
+            self.state["loss"] = {"total": float(mean[0]), "distill_l1": float(mean[1]),
+                                  "stability_l1": float(mean[2])}
+            self.progress(f"style: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
+                          f"loss {mean[0]:.4f} (teacher L1 {mean[1]:.4f}, stability {mean[2]:.4f}) "
+                          f"{self.state['elapsed_s'] / 60:.1f} min, {left_s / 60:.1f} min left")
+
+        def save():
+            self.checkpoint()
+            self.preview()
+        return checkpoint.run(self, train_step, report, every=20, on_checkpoint=save)
 
     def preview(self):
         """First validation-free check a person can look at: one training crop

@@ -13,7 +13,6 @@ a GPU cannot beat that for one voice; this measures what it offers offline
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,36 +22,20 @@ SHAPES = {"1x2000": (1, 2000), "64x250": (64, 250)}
 
 
 def measure(keras_path: Path, frames: int, float16: bool) -> dict:
-    import keras
 
     from models.timbre import network
 
     source = network.load(keras_path)
-    figures = {"backend": keras.backend.backend(), "float16": float16}
-    if keras.backend.backend() == "jax":
-        import jax
-        figures["device"] = str(jax.devices()[0])
-    if float16:
-        keras.config.set_dtype_policy("mixed_float16")
-    net = network.build(network.instruments_of(source), network.units_of(source))
-    net.set_weights(source.get_weights())
-    keras.config.set_dtype_policy("float32")
+    from models.common.gpu_check import rebuilt, time_batch
+    net, figures = rebuilt(source, lambda: network.build(network.instruments_of(source), network.units_of(source)), float16)
     rng = np.random.default_rng(0)
     for label, (batch, length) in SHAPES.items():
         f0 = 220 * 2 ** rng.uniform(-1, 2, (batch, 1)) * np.ones((1, length))
         loud = np.linspace(-60, -20, length)[None].repeat(batch, 0)
         x = np.stack([network.scale_inputs(f, l, np.eye(network.instruments_of(source))[0])
                       for f, l in zip(f0, loud)])
-        started = time.perf_counter()
-        out = np.asarray(net.predict_on_batch(x), np.float32)
-        figures[f"compile_{label}_s"] = time.perf_counter() - started
-        times = []
-        for _ in range(max(3, frames // 10)):
-            started = time.perf_counter()
-            out = np.asarray(net.predict_on_batch(x), np.float32)
-            times.append((time.perf_counter() - started) * 1000)
-        figures[f"p50_{label}_ms"] = float(np.percentile(times, 50))
-        figures[f"realtime_factor_{label}"] = float(batch * length * 0.005 * 1000 / np.percentile(times, 50))
+        out, figures[f"compile_{label}_s"], figures[f"p50_{label}_ms"] = time_batch(net, x, max(3, frames // 10))
+        figures[f"realtime_factor_{label}"] = float(batch * length * 0.005 * 1000 / figures[f"p50_{label}_ms"])
         reference = np.asarray(source.predict_on_batch(x), np.float32)
         db = np.abs(20 * np.log10((out + 1e-4) / (reference + 1e-4)))
         figures[f"max_float16_error_{label}_db"] = float(db.max())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,35 +127,13 @@ class Trainer:
         index = starts[:, None] + np.arange(WINDOW_FRAMES)[None, :]
         return self.x[index], self.harmonics[index], self.noise[index]
 
-    def learning_rate(self, elapsed_s: float) -> float:
-        s = self.settings
-        return checkpoint.cosine_rate(s.learning_rate, self.state["step"] / s.steps if s.steps
-                                      else elapsed_s / s.time_budget_s)
-
     def run(self):
-        s = self.settings
-        started = time.monotonic() - self.state["elapsed_s"]
-        last_checkpoint = time.monotonic()
-        losses = []
-        while True:
-            elapsed = time.monotonic() - started
-            if elapsed >= s.time_budget_s or (s.steps is not None and self.state["step"] >= s.steps):
-                break
-            self.optimizer.learning_rate.assign(self.learning_rate(elapsed))
-            losses.append(float(self._step_fn(*self.batch())))
-            self.state["step"] += 1
-            self.state["elapsed_s"] = time.monotonic() - started
-            if self.state["step"] % 50 == 0:
-                self.state["loss"] = float(np.mean(losses[-50:]))
-                remaining = max(0.0, s.time_budget_s - self.state["elapsed_s"])
-                self.progress(f"timbre: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
-                              f"loss {self.state['loss']:.4f} {self.state['elapsed_s'] / 60:.1f} min, "
-                              f"{remaining / 60:.1f} min left")
-            if time.monotonic() - last_checkpoint >= s.checkpoint_every_s:
-                self.checkpoint()
-                last_checkpoint = time.monotonic()
-        self.checkpoint()
-        return self.state
+        def report(loss, left_s):
+            self.state["loss"] = float(loss)
+            self.progress(f"timbre: step {self.state['step']} lr {float(self.optimizer.learning_rate):.5f} "
+                          f"loss {self.state['loss']:.4f} {self.state['elapsed_s'] / 60:.1f} min, "
+                          f"{left_s / 60:.1f} min left")
+        return checkpoint.run(self, lambda: float(self._step_fn(*self.batch())), report)
 
     def checkpoint(self):
         self.state["validation_loss"] = self.validation_loss()
