@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--osc-out", metavar="HOST:PORT", action="append",
                      help="send control streams and the heartbeat here (repeatable)")
     run.add_argument("--no-osc", action="store_true", help="do not listen for OSC")
+    run.add_argument("--state-dir", type=Path, metavar="DIR",
+                     help="logs, crash reports and the run record (default: $TENSORSTAGE_STATE_DIR, "
+                          "else ~/.local/state/tensorstage)")
     run.set_defaults(func=_run)
 
     osc = commands.add_parser("osc", help="the OSC address space of a patch")
@@ -177,41 +180,82 @@ def _run(args: argparse.Namespace) -> int:
     early: list[str] = []        # a signal while the engine's modules load: heard once it exists
     for number, name in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
         signal.signal(number, lambda *_, name=name: early.append(name))
-    from engine.graph import Engine, PatchWatcher
-    from engine.realtime import tune_for_real_time
-    from engine.node import EngineContext
-    from engine.patch import PatchError, bundled_patches, load_patch, resolve_patch
-    from engine.status import Console, table
-    from engine.events import EventLog
+    import logging
+
+    from engine.ops.logs import FileLog
+    from engine.ops.state import state_dir
+    from engine.patch import resolve_patch
+    from engine.status import Console
 
     console = Console(quiet=args.quiet)
     path = resolve_patch(args.patch)
+    folder = state_dir(args.state_dir)
+    # Files are named by the patch file (two patches keep their own logs).
+    log_file = FileLog(folder, path.stem)
+    try:
+        return _run_logged(args, early, console, path, folder, log_file)
+    except BaseException:
+        logging.getLogger("tensorstage").exception("the run ended with an error")
+        raise
+    finally:
+        log_file.close()
+        console.close()
+
+
+def _run_logged(args, early, console, path, folder, log_file) -> int:
+    import logging
+
+    from engine.events import EventLog
+    from engine.graph import Engine, PatchWatcher
+    from engine.node import EngineContext
+    from engine.ops.crash import CrashReporter
+    from engine.ops.logs import DEFAULT_FILES, DEFAULT_MAX_MB
+    from engine.ops.state import RunRecord
+    from engine.patch import PatchError, bundled_patches, load_patch
+    from engine.realtime import tune_for_real_time
+    from engine.status import table
+
     try:
         patch = load_patch(path)
     except PatchError as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            console.say(problem, logging.ERROR)
         if path.name == args.patch and not path.exists():
-            print(f"bundled patches: {', '.join(bundled_patches())}", file=sys.stderr)
+            console.say(f"bundled patches: {', '.join(bundled_patches())}", logging.ERROR)
         return 1
+    log_file.limit(patch.show.get("log_max_mb", DEFAULT_MAX_MB), patch.show.get("log_files", DEFAULT_FILES))
 
     _say_plugin_problems()
     from engine.osc.bridge import OscBridge, osc_config
     try:
         config = osc_config(patch, args.osc_in, args.osc_out, args.no_osc)
     except ValueError as error:
-        print(f"tensorstage run: {error}", file=sys.stderr)
+        console.say(f"tensorstage run: {error}", logging.ERROR)
         return 2
+    record = RunRecord(folder, path.stem)
     context = EngineContext(patch_name=patch.name, headless=args.headless, output_dir=args.output_dir)
     engine = Engine(patch, context, EventLog(printer=console.event))
-    osc = OscBridge(engine, config)
+    crashes = CrashReporter(folder, path.stem, str(path), last_status=lambda: {
+        "nodes": engine.snapshot(), "status": engine.status(), "events": engine.events.messages()[-20:]})
+    crashes.install()
+    previous = record.started(str(path))
+    if previous.get("last_end") and not previous["last_end"].get("clean", True):
+        console.say(f"the previous run {previous['last_end']['reason']}; restarts after a failure so far: "
+                    f"{previous.get('unclean_ends', 0)}", logging.WARNING)
+    osc = OscBridge(engine, config, restarts=record.restarts)
     console.say(f"running {path} ({len(patch.nodes)} nodes)"
-                + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
-    _stop_on_signals(engine, console)
+                + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops")
+                + f"; log: {log_file.path}")
+
+    def before_leaving(why: str, clean: bool) -> None:
+        record.ended(why, clean)
+        log_file.close()
+    _stop_on_signals(engine, console, before_leaving)
     if early:
         engine.request_stop(early[0])
     watcher = None if args.no_reload else PatchWatcher(engine, load_patch)
     opening = started = time.monotonic()
+    ended_by: BaseException | None = None
     try:
         osc.start()
         engine.start()
@@ -233,6 +277,10 @@ def _run(args: argparse.Namespace) -> int:
                 engine.request_stop(f"--duration {args.duration:g} s reached")
     except KeyboardInterrupt:
         engine.request_stop("Ctrl-C")
+    except BaseException as error:
+        ended_by = error
+        crashes.write("the engine's main loop died", type(error), error, error.__traceback__)
+        raise
     finally:
         if watcher:
             watcher.stop()
@@ -242,6 +290,9 @@ def _run(args: argparse.Namespace) -> int:
         engine.stop()
         osc.stop()
         console.end_status()
+        crashes.uninstall()
+        record.ended(engine.stop_reason or "done" if ended_by is None
+                     else f"died: {type(ended_by).__name__}: {ended_by}", clean=ended_by is None)
     console.say(f"stopped after {elapsed:.1f} s ({engine.stop_reason or 'done'})")
     print(table(snapshot), file=sys.stderr)
     if args.stats_json:
@@ -249,14 +300,14 @@ def _run(args: argparse.Namespace) -> int:
         args.stats_json.write_text(json.dumps({"duration_s": round(elapsed, 3), "nodes": snapshot,
                                                "status": status,
                                                "events": engine.events.messages()}, indent=2))
-    _leave_if_portaudio_is_stuck(console)
+    _leave_if_portaudio_is_stuck(console, log_file)
     return 0
 
 
 EXIT_WITHIN_S = 3.0
 
 
-def _stop_on_signals(engine, console) -> None:
+def _stop_on_signals(engine, console, before_leaving) -> None:
     """Ctrl-C and SIGTERM ask the main loop to stop (no exception thrown into
     whatever the main thread was doing); the run then exits within
     EXIT_WITHIN_S: past it, or at a second signal, it leaves at once (the
@@ -266,6 +317,7 @@ def _stop_on_signals(engine, console) -> None:
     def leave_now(why: str) -> None:
         closed = engine.stopped.is_set()
         console.say(f"{why}; leaving now" + ("" if closed else " (the nodes had not all closed)"))
+        before_leaving(why, clean=closed)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0 if closed else 130)
@@ -282,13 +334,14 @@ def _stop_on_signals(engine, console) -> None:
         signal.signal(number, on_signal)
 
 
-def _leave_if_portaudio_is_stuck(console) -> None:
+def _leave_if_portaudio_is_stuck(console, log_file) -> None:
     """A PortAudio stream that would not close (engine/audio/device.py) would
     hang the interpreter's exit, where sounddevice terminates PortAudio: the
     run is over and its files are written, so leave without that cleanup."""
     audio = sys.modules.get("engine.audio.device")
     if audio is not None and audio.stuck_streams:
         console.say(f"{audio.stuck_streams} PortAudio stream(s) never closed; exiting without PortAudio's cleanup")
+        log_file.close()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

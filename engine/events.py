@@ -16,6 +16,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable
 
+from engine.ops.state import wall_clock
+
 INFO, ERROR, RELOAD, OSC = "info", "error", "reload", "osc"
 _RATE_LIMITED = (ERROR, OSC)
 
@@ -85,6 +87,14 @@ class EventLog:
         for key in quiet:
             self._last_printed.pop(key, None)
             self._suppressed.pop(key, None)
+
+    def last_error(self) -> str | None:
+        """The newest error kept, with its time (for /health)."""
+        with self._lock:
+            for event in reversed(self.recent):
+                if event.kind == ERROR:
+                    return f"{wall_clock(event.time)} {event}"
+        return None
 
     def messages(self, kind: str | None = None) -> list[str]:
         with self._lock:

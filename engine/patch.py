@@ -27,7 +27,7 @@ from engine.packet import CONTROL, AudioFormat, VectorFormat, describe_control, 
 from engine.params import CHOICE, ParamError, ParamSpec, describe
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc", "audio")
+TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc", "audio", "show")
 OSC_KEYS = {  # key: (expected kind, what it is)
     "listen": ((str, int), "[HOST:]PORT the OSC server binds (127.0.0.1:9000 by default)"),
     "send_to": (list, "HOST:PORT targets for control streams and the heartbeat"),
@@ -35,6 +35,8 @@ OSC_KEYS = {  # key: (expected kind, what it is)
     "streams": (list, "which control outputs to send, as node.port patterns (all by default)"),
     "bundle": (bool, "send the streams as one bundle per tick instead of one message each"),
     "heartbeat_s": ((int, float), "seconds between status heartbeats"),
+    "heartbeat_to": (str, "HOST:PORT that always gets the heartbeat, with or without send_to, so monitoring "
+                          "can listen without editing the patch (127.0.0.1:9001 by default; \"\" for none)"),
     "query": (bool, "serve OSCQuery (HTTP, same port number as OSC) for discovery"),
     "process": (bool, "the OSC server in a process of its own (default; a flood costs the engine less); "
                       "false: in a thread"),
@@ -47,9 +49,19 @@ AUDIO_KEYS = {
     "realtime": (bool, "the audio process's stream threads at real-time priority where the system allows it "
                        "(default), else at a higher nice; false: normal priority"),
 }
+SHOW_KEYS = {  # an installation's run: engine/ops
+    "kiosk": (bool, "fullscreen, no cursor, no screen blanking; q, Esc and the close button do nothing "
+                    "(same as --kiosk)"),
+    "log_max_mb": ((int, float), "the log file rotates at this size (default 10)"),
+    "log_files": (int, "rotated log files kept (default 5)"),
+    "recordings_max_mb": ((int, float), "all recordings together stay under this; the oldest go first "
+                                        "(default 20000)"),
+    "recordings_keep_days": ((int, float), "recordings older than this are removed (default 30; 0 keeps them)"),
+    "min_free_mb": ((int, float), "a recording does not start with less free disk than this (default 1000)"),
+}
 PATCH_KEYS = ("name", "description")
 NODE_RESERVED_KEYS = ("type", "inputs", "params")
-RESERVED_NODE_NAMES = ("tensorstage", "scene")  # OSC address roots of the engine itself
+RESERVED_NODE_NAMES = ("tensorstage", "scene", "health")  # OSC roots of the engine itself, and /health
 PARAM_KEYS = ("default", "min", "max", "smoothing_s", "unit", "description")
 
 
@@ -87,6 +99,7 @@ class Patch:
     scenes: dict[str, dict[str, Any]] = field(default_factory=dict)
     osc: dict[str, Any] = field(default_factory=dict)
     audio: dict[str, Any] = field(default_factory=dict)
+    show: dict[str, Any] = field(default_factory=dict)
 
     def exposed_params(self) -> dict[str, ParamSpec]:
         return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
@@ -171,9 +184,13 @@ class _Validator:
         self.targets(ordered, broken)
         osc = self.settings("osc", data.get("osc", {}), OSC_KEYS)
         audio = self.settings("audio", data.get("audio", {}), AUDIO_KEYS)
+        show = self.settings("show", data.get("show", {}), SHOW_KEYS)
+        for key, value in show.items():
+            if key != "kiosk" and isinstance(value, (int, float)) and value < 0:
+                self.problem(f"show.{key}", f"expected 0 or more, got {value}")
         if self.problems:
             raise PatchError(self.problems)
-        return Patch(self.path, name, description, ordered, scenes, osc, audio)
+        return Patch(self.path, name, description, ordered, scenes, osc, audio, show)
 
     def settings(self, table: str, data: Any, known: dict[str, tuple]) -> dict[str, Any]:
         """An engine-wide table ([osc], [audio]): its keys and their kinds."""

@@ -1,38 +1,62 @@
-"""The terminal view of a run: a live status line, events, and a closing table."""
+"""The terminal view of a run: a live status line, events, and a closing table.
+
+Every line goes through the `tensorstage` logger (engine/ops/logs.py), so the
+same lines, with time and level, reach the log file of an installation.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from typing import Any, TextIO
 
-from engine.events import Event
+from engine.events import ERROR, OSC, Event
+from engine.ops.logs import LOG, LineFormatter
+
+_LEVELS = {ERROR: logging.ERROR, OSC: logging.WARNING}
 
 
-class Console:
-    """Prints events on their own lines and keeps one status line under them.
+class Console(logging.Handler):
+    """Prints log lines and keeps one status line under them.
 
-    On a terminal the status line is redrawn in place every second; into a file
-    or pipe (an installation's log) a status line is written every `log_every_s`.
+    On a terminal the status line is redrawn in place every second; every
+    `log_every_s` it is also logged (into the file, and into a pipe or the
+    journal when the terminal is not one).
     """
 
     def __init__(self, stream: TextIO | None = None, quiet: bool = False, log_every_s: float = 10.0) -> None:
+        super().__init__()
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty()
         self.quiet = quiet
         self.log_every_s = log_every_s
+        self.setFormatter(LineFormatter())
         self._lock = threading.Lock()
         self._status = ""
         self._last_logged = float("-inf")
+        LOG.addHandler(self)
+        LOG.setLevel(logging.INFO)
+        LOG.propagate = False
+
+    def close(self) -> None:
+        LOG.removeHandler(self)
+        super().close()
 
     def event(self, event: Event) -> None:
-        self.say(str(event))
+        self.say(str(event), _LEVELS.get(event.kind, logging.INFO))
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, level: int = logging.INFO) -> None:
+        LOG.log(level, text)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.live and getattr(record, "status_line", False):
+            return                      # the terminal shows it in place
+        line = self.format(record)
         with self._lock:
             if self.live and self._status:
                 self.stream.write("\r\033[K")
-            self.stream.write(f"tensorstage: {text}\n")
+            self.stream.write(line + "\n")
             if self.live and self._status:
                 self.stream.write(self._status)
             self.stream.flush()
@@ -41,16 +65,14 @@ class Console:
         if self.quiet:
             return
         line = f"{elapsed_s:6.1f}s  " + " | ".join(_node_summary(n, f) for n, f in snapshot.items())
-        with self._lock:
-            if self.live:
-                width = 200
-                self._status = line[:width]
+        if self.live:
+            with self._lock:
+                self._status = line[:200]
                 self.stream.write("\r\033[K" + self._status)
                 self.stream.flush()
-            elif elapsed_s - self._last_logged >= self.log_every_s:
-                self._last_logged = elapsed_s
-                self.stream.write(line + "\n")
-                self.stream.flush()
+        if elapsed_s - self._last_logged >= self.log_every_s:
+            self._last_logged = elapsed_s
+            LOG.info("status %s", line.strip(), extra={"status_line": True})
 
     def end_status(self) -> None:
         with self._lock:

@@ -60,6 +60,14 @@ def ffmpeg() -> str:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _state_folder(tmp_path_factory):
+    """Runs started by the tests keep their logs and run records out of the
+    user's own state folder."""
+    os.environ["TENSORSTAGE_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_test_nodes():
     test_nodes.reset()

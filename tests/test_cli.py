@@ -90,8 +90,8 @@ def test_run_an_unknown_patch_names_the_bundled_ones():
     assert result.returncode == 1
     from engine.patch import bundled_patches
     assert {"default", "style_live"} <= set(bundled_patches())
-    assert result.stderr.splitlines() == ["nosuchpatch: no such patch file",
-                                          f"bundled patches: {', '.join(bundled_patches())}"]
+    assert [line.split(maxsplit=2)[1:] for line in result.stderr.splitlines()] == [
+        ["ERROR", "nosuchpatch: no such patch file"], ["ERROR", f"bundled patches: {', '.join(bundled_patches())}"]]
 
 
 def test_default_run_falls_back_says_so_and_records_a_live_file(tmp_path):

@@ -202,7 +202,7 @@ def test_missing_file(tmp_path):
 
 def test_unknown_top_level_key_and_node_without_type(tmp_path):
     assert problems(tmp_path, '[node.a]\ntype = "test_ticks"\n[nodes.b]\nfps = 3\n') == [
-        'show.toml: key "node": unknown top-level key; did you mean "nodes"?; a patch has: patch, nodes, scenes, osc, audio',
+        'show.toml: key "node": unknown top-level key; did you mean "nodes"?; a patch has: patch, nodes, scenes, osc, audio, show',
         'show.toml: node "b", key "type": missing; every node needs a type, one of: ' + ", ".join(
             sorted(__import__("engine.node", fromlist=["node_types"]).node_types())),
     ]
@@ -240,7 +240,7 @@ def test_osc_settings_are_checked(tmp_path):
     assert problems(tmp_path, text) == [
         'show.toml: key "osc.send_to": expected a list, got the string \'127.0.0.1:9001\'',
         'show.toml: key "osc.bundel": unknown key; did you mean "bundle"?; [osc] has: listen, send_to, '
-        'allow, streams, bundle, heartbeat_s, query, process, swap_roots']
+        'allow, streams, bundle, heartbeat_s, heartbeat_to, query, process, swap_roots']
 
 
 def test_audio_settings_are_checked(tmp_path):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from engine.osc.patterns import matches
 from engine.node import StatusFigure
+from engine.ops.health import PROCESS_FIGURES
 from engine.packet import CONTROL, VectorFormat
 from engine.params import BOOL, CHOICE, FLOAT, INT, ParamSpec
 from engine.patch import Patch
@@ -68,6 +69,7 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
         ("osc/ignored", "i", "OSC messages ignored (unknown address, bad type, malformed)"),
     ] + ([("osc/restarts", "i", "times the OSC process was started again (it died)")]
          if patch.osc.get("process", True) else [])
+    fixed += list(PROCESS_FIGURES)
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
     out += [OscAddress(f"{STATUS_PREFIX}/{figure.address}", OUT, figure.type_tag, figure.description, "status")
             for figure in declared_status(patch).values()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from engine.events import ERROR, INFO
 from engine.graph import Engine, Receiver
@@ -18,9 +18,11 @@ from engine.osc.address_space import STATUS_PREFIX, address_space, node_commands
 from engine.osc.query import OscQueryServer
 from engine.osc.sender import Heartbeat, OscSender, StreamTap, parse_target
 from engine.osc.server import OscServer
+from engine.ops.health import ProcessFigures, health
 from engine.patch import Patch
 
 DEFAULT_LISTEN = ("127.0.0.1", 9000)
+DEFAULT_HEARTBEAT_TO = "127.0.0.1:9001"   # monitoring listens here without editing the patch
 
 
 @dataclass
@@ -32,6 +34,7 @@ class OscConfig:
     bundle: bool = False
     heartbeat_s: float = 1.0
     query: bool = True
+    heartbeat_to: tuple[str, int] | None = None
     process: bool = True       # the server in a process of its own (engine/osc/process_server.py)
 
 
@@ -49,14 +52,19 @@ def osc_config(patch: Patch, listen: str | None = None, send_to: list[str] | Non
     elif chosen is not None:
         config.listen = parse_target(str(chosen))
     config.send_to = [parse_target(t) for t in (send_to or settings.get("send_to", []))]
+    monitor = settings.get("heartbeat_to", DEFAULT_HEARTBEAT_TO)
+    config.heartbeat_to = parse_target(monitor) if monitor else None
     return config
 
 
 class OscBridge:
-    def __init__(self, engine: Engine, config: OscConfig) -> None:
+    def __init__(self, engine: Engine, config: OscConfig, restarts: Callable[[], int] = lambda: 0) -> None:
         self.engine, self.config = engine, config
+        self.restarts = restarts
+        self.process = ProcessFigures(engine.context.output_dir)
         self.server: OscServer | None = None
         self.sender: OscSender | None = None
+        self.monitor: OscSender | None = None
         self.heartbeat: Heartbeat | None = None
         self.query: OscQueryServer | None = None
         self.scene = ""
@@ -87,20 +95,27 @@ class OscBridge:
                            + (f", allowing {', '.join(config.allow)}" if config.allow else ""))
                 if config.query:
                     self._start_query(host, self.server.port)
+        senders = []
         if config.send_to:
             self.sender = OscSender(config.send_to, config.bundle)
             self.sender.start()
             self.engine.taps = self._taps
-            self.heartbeat = Heartbeat(self.sender, self.status_messages, config.heartbeat_s,
-                                       on_error=lambda text: events.add(ERROR, "osc", text))
-            self.heartbeat.start()
+            senders.append(self.sender)
             events.add(INFO, "osc", "sending streams and a heartbeat to "
                        + ", ".join(f"{h}:{p}" for h, p in config.send_to)
                        + (" as bundles" if config.bundle else ""))
+        if config.heartbeat_to and config.heartbeat_to not in config.send_to:
+            self.monitor = OscSender([config.heartbeat_to], config.bundle)
+            senders.append(self.monitor)
+            events.add(INFO, "osc", "heartbeat for monitoring to {}:{}".format(*config.heartbeat_to))
+        if senders:
+            self.heartbeat = Heartbeat(senders, self.status_messages, config.heartbeat_s,
+                                       on_error=lambda text: events.add(ERROR, "osc", text))
+            self.heartbeat.start()
 
     def _start_query(self, host: str, port: int) -> None:
         try:
-            self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port,
+            self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port, health=self.health,
                                         allow=self.config.allow)
         except OSError as error:
             self.engine.events.add(ERROR, "osc", f"OSCQuery cannot listen on {host}:{port} ({error.strerror})")
@@ -109,7 +124,7 @@ class OscBridge:
         self.engine.events.add(INFO, "osc", f"OSCQuery on http://{host}:{self.query.port}/")
 
     def stop(self) -> None:
-        for part in (self.heartbeat, self.query, self.server, self.sender):
+        for part in (self.heartbeat, self.query, self.server, self.sender, self.monitor):
             if part is not None:
                 part.stop()
 
@@ -151,6 +166,10 @@ class OscBridge:
         self.scene = name
         self.engine.events.add(INFO, "osc", f"scene {name!r} recalled")
 
+    def health(self) -> dict[str, Any]:
+        return health(self.engine, self.started, self.scene, self.restarts(), self.process,
+                      self.engine.events.last_error)
+
     def status_messages(self) -> list[tuple[str, tuple[Any, ...]]]:
         nodes = self.engine.snapshot()
         messages: list[tuple[str, tuple[Any, ...]]] = [
@@ -164,6 +183,8 @@ class OscBridge:
         if self.engine.patch.osc.get("process", True):
             messages.append((f"{STATUS_PREFIX}/osc/restarts", (getattr(self.server, "restarts", 0),)))
         messages += [(f"{STATUS_PREFIX}/{address}", (value,)) for address, value in self.engine.status().items()]
+        messages += [(f"{STATUS_PREFIX}/{name}", (value,)) for name, value in self.process.read().items()]
+        messages.append((f"{STATUS_PREFIX}/restarts", (self.restarts(),)))
         offset = self.engine.av_offset_ms()
         if offset is not None:
             messages.append((f"{STATUS_PREFIX}/av_offset_ms", (round(float(offset), 2),)))

@@ -57,6 +57,7 @@ def _drop_empty_contents(node: dict[str, Any]) -> None:
 
 
 MAX_CLIENTS = 16         # connections served at once; more are closed at once
+HEALTH_PATH = "/health"  # a node cannot be called so (engine/patch.py reserves it)
 CLIENT_TIMEOUT_S = 5.0   # a client that sends nothing for this long is dropped
 
 
@@ -67,8 +68,10 @@ class OscQueryServer:
 
     def __init__(self, addresses: Callable[[], list[OscAddress]], store: ParamStore, host: str, port: int,
                  osc_port: int, name: str = "tensorstage", allow: tuple[str, ...] = (),
-                 client_timeout_s: float = CLIENT_TIMEOUT_S) -> None:
+                 client_timeout_s: float = CLIENT_TIMEOUT_S,
+                 health: Callable[[], dict[str, Any]] | None = None) -> None:
         self.addresses, self.store = addresses, store
+        self.health = health
         self.allow = set(allow)
         self.refused = 0
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
@@ -120,6 +123,9 @@ class OscQueryServer:
         parts = urlsplit(raw_path)
         if parts.query == "HOST_INFO":
             return 200, self.host_info
+        if parts.path.rstrip("/") == HEALTH_PATH and self.health is not None:
+            answer = self.health()
+            return (200 if answer["up"] else 503), answer
         node = self.tree()
         for part in [p for p in parts.path.split("/") if p]:
             node = node.get("CONTENTS", {}).get(part)

@@ -129,9 +129,9 @@ class StreamTap:
 class Heartbeat:
     """Sends the engine's status every `period_s`: alive, patch, scene, figures."""
 
-    def __init__(self, sender: OscSender, status: Callable[[], list[tuple[str, tuple[Any, ...]]]],
+    def __init__(self, senders: list[OscSender], status: Callable[[], list[tuple[str, tuple[Any, ...]]]],
                  period_s: float = 1.0, on_error: Callable[[str], None] | None = None) -> None:
-        self.sender, self.status, self.period_s = sender, status, period_s
+        self.senders, self.status, self.period_s = senders, status, period_s
         self.on_error = on_error    # told once per run of failures, with the traceback
         self.failures = 0
         self._running = threading.Event()
@@ -151,7 +151,9 @@ class Heartbeat:
         failed_before = False
         while self._running.is_set():
             try:
-                self.sender.send_now(self.status())
+                messages = self.status()
+                for sender in self.senders:
+                    sender.send_now(messages)
                 self.beats += 1
                 failed_before = False
             except Exception:  # noqa: BLE001 - a figure that fails must not end the heartbeat

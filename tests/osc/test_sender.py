@@ -102,7 +102,7 @@ def test_a_failing_status_does_not_end_the_heartbeat():
         return [("/tensorstage/alive", (1.0,))]
 
     sender = OscSender([("127.0.0.1", free_udp_port())])
-    beat = Heartbeat(sender, status, period_s=0.02, on_error=errors.append)
+    beat = Heartbeat([sender], status, period_s=0.02, on_error=errors.append)
     beat.start()
     try:
         deadline = time.monotonic() + 5
