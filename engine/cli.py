@@ -21,6 +21,7 @@ from engine import __version__
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
@@ -53,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--osc-out", metavar="HOST:PORT", action="append",
                      help="send control streams and the heartbeat here (repeatable)")
     run.add_argument("--no-osc", action="store_true", help="do not listen for OSC")
+    run.add_argument("--kiosk", action="store_true",
+                     help="an installation's window: fullscreen, no cursor, no screen blanking, quit keys and "
+                          "the close button ignored (stop with Ctrl+Alt+Q in the window, or a signal)")
+    run.add_argument("--supervise", action="store_true",
+                     help="run under the engine's own supervisor: restarted when it fails or hangs "
+                          "(for machines without systemd)")
     run.add_argument("--state-dir", type=Path, metavar="DIR",
                      help="logs, crash reports and the run record (default: $TENSORSTAGE_STATE_DIR, "
                           "else ~/.local/state/tensorstage)")
@@ -63,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     osc_list = osc_commands.add_parser("list", help="every address a patch answers and sends")
     osc_list.add_argument("patch", nargs="?", default="default")
     osc_list.set_defaults(func=_osc_list)
+
+    from engine.ops.commands import register as register_installation
+    register_installation(commands)
 
     check = commands.add_parser("check", help="validate patch files without running them")
     check.add_argument("patches", nargs="+", metavar="PATCH")
@@ -190,6 +200,8 @@ def _run(args: argparse.Namespace) -> int:
     console = Console(quiet=args.quiet)
     path = resolve_patch(args.patch)
     folder = state_dir(args.state_dir)
+    if args.supervise:
+        return _supervise(args, console, path, folder)
     # Files are named by the patch file (two patches keep their own logs).
     log_file = FileLog(folder, path.stem)
     try:
@@ -197,6 +209,18 @@ def _run(args: argparse.Namespace) -> int:
     except BaseException:
         logging.getLogger("tensorstage").exception("the run ended with an error")
         raise
+    finally:
+        log_file.close()
+        console.close()
+
+
+def _supervise(args, console, path, folder) -> int:
+    from engine.ops.logs import FileLog
+    from engine.ops.supervisor import supervise
+    log_file = FileLog(folder, f"{path.stem}-supervisor")
+    command = [sys.executable, "-m", "engine", *[a for a in args.argv if a != "--supervise"]]
+    try:
+        return supervise(command)
     finally:
         log_file.close()
         console.close()
@@ -210,6 +234,7 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
     from engine.node import EngineContext
     from engine.ops.crash import CrashReporter
     from engine.ops.logs import DEFAULT_FILES, DEFAULT_MAX_MB
+    from engine.ops.watchdog import STUCK_S, Watchdog
     from engine.ops.state import RunRecord
     from engine.patch import PatchError, bundled_patches, load_patch
     from engine.realtime import tune_for_real_time
@@ -233,7 +258,8 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         console.say(f"tensorstage run: {error}", logging.ERROR)
         return 2
     record = RunRecord(folder, path.stem)
-    context = EngineContext(patch_name=patch.name, headless=args.headless, output_dir=args.output_dir)
+    context = EngineContext(patch_name=patch.name, headless=args.headless, output_dir=args.output_dir,
+                            kiosk=args.kiosk or bool(patch.show.get("kiosk", False)))
     engine = Engine(patch, context, EventLog(printer=console.event))
     crashes = CrashReporter(folder, path.stem, str(path), last_status=lambda: {
         "nodes": engine.snapshot(), "status": engine.status(), "events": engine.events.messages()[-20:]})
@@ -243,6 +269,8 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         console.say(f"the previous run {previous['last_end']['reason']}; restarts after a failure so far: "
                     f"{previous.get('unclean_ends', 0)}", logging.WARNING)
     osc = OscBridge(engine, config, restarts=record.restarts)
+    watchdog = Watchdog(lambda: engine.stuck(STUCK_S) + (
+        [] if osc.server is None or osc.server.alive() else ["the OSC server's thread ended"]))
     console.say(f"running {path} ({len(patch.nodes)} nodes)"
                 + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops")
                 + f"; log: {log_file.path}")
@@ -266,9 +294,11 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         # (seconds on a loaded machine).
         started = time.monotonic()
         console.say(f"started in {started - opening:.1f} s")
+        watchdog.ready(f"playing {patch.name}")
         last_status = 0.0
         while not engine.stop_requested.is_set():
             engine.step(0.01)
+            watchdog.tick(lambda: _one_line(engine))
             elapsed = time.monotonic() - started
             if elapsed - last_status >= 1.0:
                 last_status = elapsed
@@ -282,6 +312,7 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         crashes.write("the engine's main loop died", type(error), error, error.__traceback__)
         raise
     finally:
+        watchdog.stopping(engine.stop_reason or "stopping")
         if watcher:
             watcher.stop()
         # The show's figures as it ended (rates over its last second), before stopping.
@@ -302,6 +333,14 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
                                                "events": engine.events.messages()}, indent=2))
     _leave_if_portaudio_is_stuck(console, log_file)
     return 0
+
+
+def _one_line(engine) -> str:
+    """The show in a line, for `systemctl status`."""
+    from engine.ops.health import sink_names
+    snapshot = engine.snapshot()
+    return f"{engine.patch.name}: " + ", ".join(f"{name} {snapshot[name]['fps']:.1f} fps"
+                                                 for name in sink_names(engine) if name in snapshot)
 
 
 EXIT_WITHIN_S = 3.0

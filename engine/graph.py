@@ -143,6 +143,7 @@ class NodeRunner:
         self._last_good: dict[str, Packet] = {}
         self._last_ts: dict[str, int] = {}
         self._backoff_s = BACKOFF_FIRST_S
+        self.busy_since_us = 0      # inside the node's process (0: not); the watchdog asks
 
     # Opening and closing -------------------------------------------------------
     def open(self) -> bool:
@@ -213,9 +214,11 @@ class NodeRunner:
             else:
                 self._back_off()
             return
+        self.busy_since_us = now_us()
         try:
             outputs = self.node.process(self._sample() if self.mailboxes else {})
         except Exception as error:  # noqa: BLE001 - a lost device is reopened, never fatal
+            self.busy_since_us = 0
             self.stats.errors += 1
             self.stats.reopens += 1
             self.stats.last_error = _explain(error)
@@ -223,6 +226,7 @@ class NodeRunner:
             self.close()
             self._back_off()
             return
+        self.busy_since_us = 0
         self._emit(outputs or {})
 
     def _sample(self) -> dict[str, Packet]:
@@ -266,7 +270,7 @@ class NodeRunner:
         if self.bypassed:
             self._emit(self._bypass(inputs, trigger))
             return
-        start = now_us()
+        start = self.busy_since_us = now_us()
         try:
             outputs = self.node.process(inputs) or {}
         except Exception as error:  # noqa: BLE001 - a failing node is bypassed, never fatal
@@ -277,6 +281,7 @@ class NodeRunner:
         else:
             self._last_good.update(outputs)
         end = now_us()
+        self.busy_since_us = 0
         self.stats.process_ms.add((end - start) / 1000)
         self.stats.latency_ms.add((end - trigger.ts_us) / 1000)
         self.stats.count_done(end)
@@ -626,6 +631,18 @@ class Engine:
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {name: runner.snapshot() for name, runner in self.runners.items()}
+
+    def stuck(self, after_s: float) -> list[str]:
+        """Nodes busy on one packet for longer than `after_s`, or whose thread died."""
+        now = now_us()
+        found = []
+        for name, runner in list(self.runners.items()):
+            busy = runner.busy_since_us
+            if busy and (now - busy) / 1e6 > after_s:
+                found.append(f"node {name} busy for {(now - busy) / 1e6:.0f} s")
+            elif runner.thread is not None and not runner.thread.is_alive() and not runner.node.stopping.is_set():
+                found.append(f"node {name}'s thread ended")
+        return found
 
 
 class Reloads:

@@ -140,6 +140,7 @@ class EngineContext:
     """What the engine tells every node about the run it is part of."""
     patch_name: str = "patch"
     headless: bool = False
+    kiosk: bool = False          # an installation's window (--kiosk or [show] kiosk)
     output_dir: Path = Path("tensorstage-output")
     report: Callable[[str, str], None] = lambda node, message: None
     request_stop: Callable[[str], None] = lambda reason: None

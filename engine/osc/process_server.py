@@ -196,6 +196,10 @@ class OscProcessServer:
         self._running.set()
         self._thread.start()
 
+    def alive(self) -> bool:
+        """Its thread still serves (the watchdog asks)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._running.clear()
         try:

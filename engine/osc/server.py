@@ -94,6 +94,10 @@ class OscServer:
         self._running.set()
         self._thread.start()
 
+    def alive(self) -> bool:
+        """Its thread still serves (the watchdog asks)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._running.clear()
         if self._thread.is_alive():
