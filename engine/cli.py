@@ -269,6 +269,15 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         console.say(f"the previous run {previous['last_end']['reason']}; restarts after a failure so far: "
                     f"{previous.get('unclean_ends', 0)}", logging.WARNING)
     osc = OscBridge(engine, config, restarts=record.restarts)
+    scheduler = None
+    if patch.schedule:
+        from engine.ops.schedule import Scheduler
+
+        def recall(scene: str) -> None:
+            engine.store.recall(scene)
+            osc.scene_recalled(scene, "by the schedule")
+        scheduler = osc.scheduler = Scheduler(engine, recall)
+        engine.commands["schedule"] = scheduler.command
     watchdog = Watchdog(lambda: engine.stuck(STUCK_S) + (
         [] if osc.server is None or osc.server.alive() else ["the OSC server's thread ended"]))
     console.say(f"running {path} ({len(patch.nodes)} nodes)"
@@ -294,6 +303,8 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         # (seconds on a loaded machine).
         started = time.monotonic()
         console.say(f"started in {started - opening:.1f} s")
+        if scheduler:
+            scheduler.start()
         watchdog.ready(f"playing {patch.name}")
         last_status = 0.0
         while not engine.stop_requested.is_set():
@@ -303,6 +314,8 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
             if elapsed - last_status >= 1.0:
                 last_status = elapsed
                 console.status(elapsed, engine.snapshot())
+                if scheduler:
+                    scheduler.tick()
             if args.duration is not None and elapsed >= args.duration:
                 engine.request_stop(f"--duration {args.duration:g} s reached")
     except KeyboardInterrupt:

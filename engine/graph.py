@@ -33,6 +33,7 @@ from engine.params import ParamStore, ParamView
 from engine.patch import NodeDecl, Patch
 from engine.stats import NodeStats
 
+ENGINE_NODE = "tensorstage"    # OSC commands to the engine itself: /tensorstage/<name>
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 5.0
 
@@ -389,6 +390,8 @@ class Engine:
         # on the patch the previous one left, by one worker (engine/graph.py: Reloads).
         self.reloads = Reloads(self)
         self.started_us = 0
+        # /tensorstage/<name> commands (the schedule's override): name -> handler(name, args)
+        self.commands: dict[str, Callable[[str, tuple], None]] = {}
         # Extra receivers on output ports (OSC taps on control streams), per
         # patch: called again on every reload, so they follow the wiring.
         self.taps: Callable[[Patch], dict[tuple[str, str], list[Receiver]]] | None = None
@@ -470,6 +473,11 @@ class Engine:
 
     def command(self, node: str, name: str, args: tuple) -> None:
         """An OSC command for a node (checked against its OscCommand already)."""
+        if node == ENGINE_NODE:
+            handler = self.commands.get(name)
+            if handler is not None:
+                handler(name, args)
+            return
         runner = self.runners.get(node)
         if runner is not None:
             runner.node.post_command(name, args)

@@ -27,7 +27,7 @@ from engine.packet import CONTROL, AudioFormat, VectorFormat, describe_control, 
 from engine.params import CHOICE, ParamError, ParamSpec, describe
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc", "audio", "show")
+TOP_LEVEL_KEYS = ("patch", "nodes", "scenes", "osc", "audio", "show", "schedule")
 OSC_KEYS = {  # key: (expected kind, what it is)
     "listen": ((str, int), "[HOST:]PORT the OSC server binds (127.0.0.1:9000 by default)"),
     "send_to": (list, "HOST:PORT targets for control streams and the heartbeat"),
@@ -100,6 +100,7 @@ class Patch:
     osc: dict[str, Any] = field(default_factory=dict)
     audio: dict[str, Any] = field(default_factory=dict)
     show: dict[str, Any] = field(default_factory=dict)
+    schedule: dict[str, Any] = field(default_factory=dict)
 
     def exposed_params(self) -> dict[str, ParamSpec]:
         return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
@@ -188,9 +189,28 @@ class _Validator:
         for key, value in show.items():
             if key != "kiosk" and isinstance(value, (int, float)) and value < 0:
                 self.problem(f"show.{key}", f"expected 0 or more, got {value}")
+        schedule = self.schedule(data.get("schedule", {}), scenes)
         if self.problems:
             raise PatchError(self.problems)
-        return Patch(self.path, name, description, ordered, scenes, osc, audio, show)
+        return Patch(self.path, name, description, ordered, scenes, osc, audio, show, schedule)
+
+    def schedule(self, data: Any, scenes: dict[str, Any]) -> dict[str, Any]:
+        """[schedule]: opening hours and timed scenes (engine/ops/schedule.py)."""
+        from engine.ops.schedule import Schedule, ScheduleError
+        if not isinstance(data, dict):
+            self.problem("schedule", f"expected a table, got {describe(data)}")
+            return {}
+        try:
+            Schedule(data)
+        except ScheduleError as error:
+            for key, text in error.problems:
+                self.problem(f"schedule.{key}", text)
+            return {}
+        for i, entry in enumerate(data.get("scenes", [])):
+            if entry["scene"] not in scenes:
+                self.problem(f"schedule.scenes[{i}]", f"no scene {entry['scene']!r}"
+                             f"{_suggest(entry['scene'], list(scenes))}; the patch has: {', '.join(scenes) or 'none'}")
+        return data
 
     def settings(self, table: str, data: Any, known: dict[str, tuple]) -> dict[str, Any]:
         """An engine-wide table ([osc], [audio]): its keys and their kinds."""

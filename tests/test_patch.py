@@ -202,7 +202,7 @@ def test_missing_file(tmp_path):
 
 def test_unknown_top_level_key_and_node_without_type(tmp_path):
     assert problems(tmp_path, '[node.a]\ntype = "test_ticks"\n[nodes.b]\nfps = 3\n') == [
-        'show.toml: key "node": unknown top-level key; did you mean "nodes"?; a patch has: patch, nodes, scenes, osc, audio, show',
+        'show.toml: key "node": unknown top-level key; did you mean "nodes"?; a patch has: patch, nodes, scenes, osc, audio, show, schedule',
         'show.toml: node "b", key "type": missing; every node needs a type, one of: ' + ", ".join(
             sorted(__import__("engine.node", fromlist=["node_types"]).node_types())),
     ]

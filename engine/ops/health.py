@@ -55,7 +55,7 @@ def sink_names(engine: Any) -> list[str]:
 
 
 def health(engine: Any, started: float, scene: str, restarts: int, process: ProcessFigures,
-           last_error: Callable[[], str | None]) -> dict[str, Any]:
+           last_error: Callable[[], str | None], schedule_open: bool | None = None) -> dict[str, Any]:
     """The `/health` answer. `up` is false while stopping, or when a sink
     has not delivered a frame in its last second."""
     nodes = engine.snapshot()
@@ -75,4 +75,5 @@ def health(engine: Any, started: float, scene: str, restarts: int, process: Proc
         "errors": sum(int(f["errors"]) for f in nodes.values()),
         "last_error": last_error(),
         **process.read(),
+        **({} if schedule_open is None else {"schedule_open": schedule_open}),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.osc.patterns import matches
-from engine.node import StatusFigure
+from engine.node import CommandArg, OscCommand, StatusFigure
 from engine.ops.health import PROCESS_FIGURES
 from engine.packet import CONTROL, VectorFormat
 from engine.params import BOOL, CHOICE, FLOAT, INT, ParamSpec
@@ -70,6 +70,8 @@ def status_addresses(patch: Patch) -> list[OscAddress]:
     ] + ([("osc/restarts", "i", "times the OSC process was started again (it died)")]
          if patch.osc.get("process", True) else [])
     fixed += list(PROCESS_FIGURES)
+    if patch.schedule:
+        fixed.append(("schedule/open", "i", "1 while the schedule (or /tensorstage/schedule) has the show open"))
     out = [OscAddress(f"{STATUS_PREFIX}/{name}", OUT, tag, text, "status") for name, tag, text in fixed]
     out += [OscAddress(f"{STATUS_PREFIX}/{figure.address}", OUT, figure.type_tag, figure.description, "status")
             for figure in declared_status(patch).values()]
@@ -96,11 +98,19 @@ def declared_status(patch: Patch) -> dict[str, StatusFigure]:
     return figures
 
 
+SCHEDULE_COMMAND = OscCommand((CommandArg("open", "f", 0, 1),),
+                              "open (1) or close (0) by hand until the next scheduled opening or closing")
+
+
 def node_commands(patch: Patch) -> dict:
-    """The addresses node types declare besides their parameters:
+    """The addresses node types declare besides their parameters, and the
+    engine's own (/tensorstage/schedule when the patch has opening hours):
     {"/<node>/<name>": (node, name, OscCommand)}."""
-    return {f"/{name}/{command}": (name, command, spec) for name, decl in patch.nodes.items()
-            for command, spec in decl.node_class.osc_commands.items()}
+    commands = {f"/{name}/{command}": (name, command, spec) for name, decl in patch.nodes.items()
+                for command, spec in decl.node_class.osc_commands.items()}
+    if patch.schedule:
+        commands[f"{STATUS_PREFIX}/schedule"] = (STATUS_PREFIX[1:], "schedule", SCHEDULE_COMMAND)
+    return commands
 
 
 def swappable_nodes(patch: Patch) -> dict[str, frozenset[str]]:

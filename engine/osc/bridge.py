@@ -65,6 +65,7 @@ class OscBridge:
         self.server: OscServer | None = None
         self.sender: OscSender | None = None
         self.monitor: OscSender | None = None
+        self.scheduler: Any = None          # opening hours (engine/ops/schedule.py), when the patch has them
         self.heartbeat: Heartbeat | None = None
         self.query: OscQueryServer | None = None
         self.scene = ""
@@ -85,7 +86,7 @@ class OscBridge:
                 if config.process:
                     from engine.osc.process_server import OscProcessServer as server_class
                 self.server = server_class(self.engine.store, events, host, port, config.allow,
-                                           self._scene_recalled, self._swap, commands=self.commands,
+                                           self.scene_recalled, self._swap, commands=self.commands,
                                            on_command=self.engine.command)
             except OSError as error:
                 events.add(ERROR, "osc", f"cannot listen on {host}:{port} ({error.strerror}); running without OSC in")
@@ -162,13 +163,13 @@ class OscBridge:
         except PatchError as error:
             raise ValueError(str(error).splitlines()[0]) from None
 
-    def _scene_recalled(self, name: str) -> None:
+    def scene_recalled(self, name: str, how: str = "") -> None:
         self.scene = name
-        self.engine.events.add(INFO, "osc", f"scene {name!r} recalled")
+        self.engine.events.add(INFO, "osc", f"scene {name!r} recalled" + (f" {how}" if how else ""))
 
     def health(self) -> dict[str, Any]:
         return health(self.engine, self.started, self.scene, self.restarts(), self.process,
-                      self.engine.events.last_error)
+                      self.engine.events.last_error, None if self.scheduler is None else self.scheduler.open)
 
     def status_messages(self) -> list[tuple[str, tuple[Any, ...]]]:
         nodes = self.engine.snapshot()
@@ -185,6 +186,8 @@ class OscBridge:
         messages += [(f"{STATUS_PREFIX}/{address}", (value,)) for address, value in self.engine.status().items()]
         messages += [(f"{STATUS_PREFIX}/{name}", (value,)) for name, value in self.process.read().items()]
         messages.append((f"{STATUS_PREFIX}/restarts", (self.restarts(),)))
+        if self.scheduler is not None:
+            messages.append((f"{STATUS_PREFIX}/schedule/open", (int(bool(self.scheduler.open)),)))
         offset = self.engine.av_offset_ms()
         if offset is not None:
             messages.append((f"{STATUS_PREFIX}/av_offset_ms", (round(float(offset), 2),)))
