@@ -259,7 +259,7 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         return 2
     record = RunRecord(folder, path.stem)
     context = EngineContext(patch_name=patch.name, headless=args.headless, output_dir=args.output_dir,
-                            kiosk=args.kiosk or bool(patch.show.get("kiosk", False)))
+                            kiosk=args.kiosk or bool(patch.show.get("kiosk", False)), show=patch.show)
     engine = Engine(patch, context, EventLog(printer=console.event))
     crashes = CrashReporter(folder, path.stem, str(path), last_status=lambda: {
         "nodes": engine.snapshot(), "status": engine.status(), "events": engine.events.messages()[-20:]})

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
@@ -141,6 +141,7 @@ class EngineContext:
     patch_name: str = "patch"
     headless: bool = False
     kiosk: bool = False          # an installation's window (--kiosk or [show] kiosk)
+    show: dict[str, Any] = field(default_factory=dict)   # the patch's [show]: disk limits for recordings
     output_dir: Path = Path("tensorstage-output")
     report: Callable[[str, str], None] = lambda node, message: None
     request_stop: Callable[[str], None] = lambda reason: None

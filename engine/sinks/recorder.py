@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 
 from engine.node import EngineContext, Node, Option, Port, register
+from engine.ops.disk import DiskLimits, prune, refusal
+from engine.ops.health import disk_free_mb
 from engine.packet import AUDIO, VIDEO, Packet
 
 
@@ -41,8 +43,10 @@ def output_path(template: str, context: EngineContext) -> Path:
 class Mp4Recorder:
     """Writes frames to an mp4 on a fixed-rate timeline, stopping at its caps."""
 
-    def __init__(self, path: Path, fps: float, max_seconds: float, max_megabytes: float) -> None:
+    def __init__(self, path: Path, fps: float, max_seconds: float, max_megabytes: float,
+                 limits: DiskLimits | None = None) -> None:
         self.path, self.fps = path, fps
+        self.limits = limits or DiskLimits()
         self.max_frames = int(max_seconds * fps)
         self.max_bytes = int(max_megabytes * 1e6)
         self.frames_written = 0
@@ -81,6 +85,9 @@ class Mp4Recorder:
         elif self.frames_written % 30 == 0 and self.path.exists() and \
                 self.path.stat().st_size >= self.max_bytes:
             self.stopped_reason = f"reached the cap of {self.max_bytes / 1e6:g} MB"
+        elif self.frames_written % 300 == 0 and disk_free_mb(self.path.parent) < self.limits.min_free_mb / 2:
+            # Half the margin a recording starts with, so one that started does not stop at once.
+            self.stopped_reason = f"the disk is nearly full ({disk_free_mb(self.path.parent):.0f} MB free)"
         if self.stopped_reason:
             self.close()
             return
@@ -103,8 +110,20 @@ RECORDER_OPTIONS = {
 
 
 def open_recorder(opts: dict, context: EngineContext) -> Mp4Recorder:
-    return Mp4Recorder(output_path(opts["path"], context), opts["fps"], opts["max_seconds"],
-                       opts["max_megabytes"])
+    """A new recording, after the old ones were pruned to the [show] limits;
+    OSError (the node says why) when the disk is nearly full."""
+    path = output_path(opts["path"], context)
+    limits = DiskLimits.of(context.show)
+    root = Path(context.output_dir).expanduser().resolve()
+    removed = prune(root, limits)
+    if removed:
+        context.report("recorder", f"removed {len(removed)} old recording(s) to stay within "
+                       f"{limits.recordings_max_mb:g} MB and {limits.recordings_keep_days:g} days: "
+                       + ", ".join(p.name for p in removed[:5]) + (" ..." if len(removed) > 5 else ""))
+    why = refusal(root, limits)
+    if why:
+        raise OSError(why)
+    return Mp4Recorder(path, opts["fps"], opts["max_seconds"], opts["max_megabytes"], limits)
 
 
 class WavRecorder:
