@@ -10,6 +10,13 @@ freezes or closes because a camera went away.
 
 With no display (or `--headless`) the node writes what it would have shown to
 an mp4 file instead, and says where.
+
+In kiosk mode (`--kiosk`, `[show] kiosk = true`: an installation) the window
+is fullscreen without a cursor or screen blanking, `q`, Esc, `f` and the
+close button do nothing (a closed window opens again), no key changes the
+show (a visitor's keyboard), and the word "quit" typed within three seconds
+stops it (OpenCV's keys carry no modifiers, so no chord). With no display yet it
+waits for one instead of recording to a file, and opens when it comes.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from engine.processors.fit import FIT_MODES, fit_frame
 from engine.sinks.recorder import RECORDER_OPTIONS, open_recorder
 
 _KEYS = {ord("b"): "blackout", ord(" "): "freeze", ord("o"): "overlay"}
+# OpenCV's keys carry no modifiers (shift+q reads as q), so no chord: a word.
+KIOSK_STOP_WORD, KIOSK_STOP_WITHIN_S = "quit", 3.0
+DISPLAY_CHECK_S = 2.0       # a kiosk window without a display looks for one this often
 # Window title -> nodes using it (main thread only). A live reload opens the new
 # node before closing the old; with the same title they share one window, and
 # only the last to close destroys it.
@@ -60,11 +70,14 @@ class WindowSink(Node):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.headless_reason = "headless run (--headless)" if self.context.headless else display_problem()
+        self.kiosk = self.context.kiosk and not self.context.headless
+        self.kiosk_display = None
         self.recorder = None
         self.shown: deque[int] = deque(maxlen=600)  # timestamps of the frames presented, newest last
+        self._typed: deque[tuple[str, float]] = deque(maxlen=len(KIOSK_STOP_WORD))
 
     def wants_main_thread(self) -> bool:
-        return self.headless_reason is None
+        return self.headless_reason is None or self.kiosk     # a kiosk window may get its display later
 
     def open(self) -> None:
         self._last: Packet | None = None
@@ -75,8 +88,12 @@ class WindowSink(Node):
         self._size_checked_us = 0
         self._overlay_text: list[str] = []
         self._overlay_us = 0
+        self._display_checked_us = 0
         if self.headless_reason is None:
             self._open_window()
+        elif self.kiosk:
+            self.report(f"kiosk: {self.headless_reason}; waiting for a display (looking every "
+                        f"{DISPLAY_CHECK_S:g} s)")
         elif self.opts["fallback"] == "file":
             self.recorder = open_recorder(self.opts, self.context)
             self.report(f"{self.headless_reason}: writing the output to {self.recorder.path}")
@@ -99,10 +116,27 @@ class WindowSink(Node):
                             "opening where the window manager puts it")
         self._fullscreen = False
         self._sized_to_frame = False
-        if self.opts["fullscreen"]:
+        if self.opts["fullscreen"] or self.kiosk:
             self._set_fullscreen(True)
-        self.report(f"showing the output in window {title!r}{where}; keys: q quit, f fullscreen, "
-                    "b blackout, space freeze, o overlay")
+        if self.kiosk:
+            # Cover the monitor by geometry too: a bare X server (no window
+            # manager, as behind many projectors) ignores the fullscreen hint.
+            found = monitors()
+            chosen = found[self.opts["monitor"]] if 0 <= self.opts["monitor"] < len(found) else \
+                (found[0] if found else "")
+            geometry = monitor_geometry(chosen) if chosen else None
+            if geometry:
+                cv2.moveWindow(title, geometry[0], geometry[1])
+                cv2.resizeWindow(title, geometry[2], geometry[3])
+                self._sized_to_frame = True
+            from engine.ops.kiosk import KioskDisplay
+            self.kiosk_display = self.kiosk_display or KioskDisplay()
+            done = self.kiosk_display.apply()
+            self.report(f"kiosk: window {title!r} fullscreen{where}; {'; '.join(done)}; stop: type \"quit\" "
+                        "within 3 s, or send SIGTERM")
+        else:
+            self.report(f"showing the output in window {title!r}{where}; keys: q quit, f fullscreen, "
+                        "b blackout, space freeze, o overlay")
 
     # Frames in ---------------------------------------------------------------
     def process(self, inputs: dict[str, Packet]) -> None:
@@ -117,6 +151,11 @@ class WindowSink(Node):
             packet = Packet(self._frozen.value, packet.ts_us)
         else:
             self._frozen = None
+        if self.kiosk:
+            if self.headless_reason is not None:
+                self._look_for_display()
+                return
+            self._reopen_if_closed()          # before imshow, which would make a plain window of it
         frame = self._compose(packet.value, packet.ts_us)
         if self.headless_reason is None:
             self._show(frame)
@@ -126,8 +165,21 @@ class WindowSink(Node):
             self.recorder.write(frame, packet.ts_us)
             self.shown.append(packet.ts_us)
 
+    def _look_for_display(self) -> None:
+        now = now_us()
+        if now - self._display_checked_us < DISPLAY_CHECK_S * 1e6:
+            return
+        self._display_checked_us = now
+        if display_problem() is None:
+            self.headless_reason = None
+            self.report("kiosk: a display is there now; opening the window")
+            self._open_window()
+
     def idle(self) -> None:
         """No frame for a while: keep the window responsive; show NO SIGNAL when due."""
+        if self.kiosk and self.headless_reason is not None:
+            self._look_for_display()
+            return
         now = now_us()
         silent_s = (now - self._last_arrival_us) / 1e6
         limit = self.opts["no_signal_s"]
@@ -209,6 +261,9 @@ class WindowSink(Node):
 
     def _keys(self) -> None:
         key = cv2.waitKey(1) & 0xFF
+        if self.kiosk:
+            self._kiosk_keys(key)
+            return
         if key in (ord("q"), 27):
             self.context.request_stop(f"{'Esc' if key == 27 else 'q'} pressed in the window")
         elif key == ord("f"):
@@ -219,6 +274,26 @@ class WindowSink(Node):
         elif cv2.getWindowProperty(self.opts["title"], cv2.WND_PROP_VISIBLE) < 1:
             self.context.request_stop("the window was closed")
 
+    def _kiosk_keys(self, key: int) -> None:
+        """Only the stop word counts; a closed window opens again."""
+        if key != 255:
+            self._typed.append((chr(key), now_us() / 1e6))
+            word = "".join(c for c, _ in self._typed)
+            if word == KIOSK_STOP_WORD and self._typed[-1][1] - self._typed[0][1] <= KIOSK_STOP_WITHIN_S:
+                self.context.request_stop(f'"{KIOSK_STOP_WORD}" typed in the kiosk window')
+        self._reopen_if_closed()
+
+    def _reopen_if_closed(self) -> None:
+        try:
+            # Hidden by the close button (0), or destroyed (Qt's backend raises).
+            closed = cv2.getWindowProperty(self.opts["title"], cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:
+            closed = True
+        if closed:
+            self.report("kiosk: the window was closed; opening it again")
+            _WINDOW_USERS[self.opts["title"]] -= 1
+            self._open_window()
+
     def _set_fullscreen(self, on: bool) -> None:
         self._fullscreen = on
         self._size_checked_us = 0
@@ -226,6 +301,8 @@ class WindowSink(Node):
                               cv2.WINDOW_FULLSCREEN if on else cv2.WINDOW_NORMAL)
 
     def close(self) -> None:
+        if self.kiosk_display is not None:
+            self.kiosk_display.release()
         if self.headless_reason is None:
             title = self.opts["title"]
             _WINDOW_USERS[title] -= 1

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -16,7 +17,7 @@ from engine.harness import NodeHarness
 from engine.node import EngineContext
 from engine.packet import Packet
 from engine.patch import parse_patch
-from tests.conftest import in_child_process
+from tests.conftest import in_child_process, require
 
 PATCH = """
 # A generated pattern whose frames carry their timestamps.
@@ -140,3 +141,57 @@ def test_overlay_draws_the_figures(tmp_path):
         node.feed(video=Packet(frame(1), 1))
     [image] = recorded(tmp_path / "out.mp4")
     assert (image[10:] != 120).mean() > 0.01                  # text and its box changed pixels
+
+
+KIOSK_TITLE = "tensorstage-kiosk-test"
+
+
+def xdotool(*args) -> str:
+    return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10).stdout.strip()
+
+
+def kiosk_session(tmp_path) -> dict:
+    """In a child process: a kiosk window; the quit keys, a closed window and
+    the stop sequence, sent as real X key events."""
+    reports = []
+    context = EngineContext(kiosk=True, output_dir=tmp_path)
+    eng = Engine(parse_patch(PATCH.replace("tensorstage-window-test", KIOSK_TITLE)), context, events=EventLog())
+    eng.events.printer = lambda event: reports.append(str(event))
+    found: dict = {}
+    try:
+        eng.start()
+        run_for(eng, 1.5)
+        info = subprocess.run(["xwininfo", "-name", KIOSK_TITLE], capture_output=True, text=True).stdout
+        found["size"] = tuple(int(re.search(p, info)[1]) for p in (r"Width:\s+(\d+)", r"Height:\s+(\d+)"))
+        found["saver"] = subprocess.run(["xset", "q"], capture_output=True, text=True).stdout
+        # Real key events (XTEST) to the focused window, as a visitor's keyboard sends them.
+        xdotool("windowfocus", xdotool("search", "--name", f"^{KIOSK_TITLE}$").split()[-1])
+        # (typed at a person's pace while the show runs: OpenCV keeps one key per waitKey)
+        typing = subprocess.Popen(["xdotool", "key", "--delay", "150", "q", "Escape", "f", "b"])
+        run_for(eng, 1.5)
+        typing.wait(10)
+        found["stopped_by_quit_keys"] = eng.stop_requested.is_set()
+        found["blackout"] = eng.store.target("screen/blackout")
+        cv2.destroyWindow(KIOSK_TITLE)            # what OpenCV sees when the close button is used
+        run_for(eng, 1.0)
+        found["window_again"] = bool(xdotool("search", "--name", f"^{KIOSK_TITLE}$"))
+        xdotool("windowfocus", xdotool("search", "--name", f"^{KIOSK_TITLE}$").split()[-1])
+        typing = subprocess.Popen(["xdotool", "key", "--delay", "150", "q", "u", "i", "t"])
+        run_for(eng, 1.5)
+        typing.wait(10)
+        found["stop_reason"] = eng.stop_reason
+    finally:
+        eng.stop()
+    found["reports"] = reports
+    return found
+
+
+def test_kiosk_mode_covers_the_monitor_keeps_the_screen_awake_and_ignores_the_quit_keys(display, tmp_path):
+    require(shutil.which("xdotool") is not None, "xdotool (apt install xdotool)")
+    found = in_child_process(kiosk_session, tmp_path)
+    assert found["size"] == (1920, 1080), found        # the whole Xvfb screen of .ci/services
+    assert re.search(r"timeout:\s+0\b", found["saver"]) and "prefer blanking:  no" in found["saver"]
+    assert not found["stopped_by_quit_keys"] and found["blackout"] is False    # keys change nothing
+    assert found["window_again"] and any("opening it again" in r for r in found["reports"])
+    assert found["stop_reason"] == '"quit" typed in the kiosk window'
+    assert any("cursor hidden" in r for r in found["reports"]), found["reports"]
