@@ -119,6 +119,16 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     fuzz.set_defaults(func=_bench_fuzz)
 
+    soak = benches.add_parser("soak", help="hours of a patch under OSC traffic and live edits: memory, files, "
+                                           "threads, fps, underflows; --faults kills parts and times recovery")
+    soak.add_argument("--minutes", type=float, default=1.0, help="length of the run (default 1)")
+    soak.add_argument("--patch", type=Path, help="a patch of yours instead of the bench's own (stream, style, tone)")
+    soak.add_argument("--faults", action="store_true",
+                      help="kill the audio process, the OSC process and the engine, restart the display server "
+                           "and cut the camera's stream, one at a time, and time each recovery")
+    soak.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    soak.set_defaults(func=_bench_soak)
+
     for provider in command_providers():
         provider(cli)
 
@@ -435,6 +445,11 @@ def _bench_osc(args: argparse.Namespace) -> int:
 def _bench_fuzz(args: argparse.Namespace) -> int:
     from engine.bench.fuzz import main as bench_fuzz
     return bench_fuzz(args.patches, args.batches, args.per_batch, args.edits, args.json)
+
+
+def _bench_soak(args: argparse.Namespace) -> int:
+    from engine.bench.soak import main as bench_soak
+    return bench_soak(args.minutes, args.patch, args.faults, args.json)
 
 
 def _bench_audio(args: argparse.Namespace) -> int:

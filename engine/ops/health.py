@@ -4,7 +4,9 @@ the OSCQuery port."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -54,8 +56,17 @@ def sink_names(engine: Any) -> list[str]:
     return [name for name, decl in engine.patch.nodes.items() if not decl.node_class.outputs]
 
 
+def audio_process_pid() -> int:
+    """The audio process's pid (0 while there is none), without importing the audio host."""
+    host = sys.modules.get("engine.audio.host")
+    found = host._hosts.get(False) if host is not None else None
+    process = getattr(found, "_process", None)
+    return process.pid if process is not None and process.is_alive() else 0
+
+
 def health(engine: Any, started: float, scene: str, restarts: int, process: ProcessFigures,
-           last_error: Callable[[], str | None], schedule_open: bool | None = None) -> dict[str, Any]:
+           last_error: Callable[[], str | None], schedule_open: bool | None = None,
+           osc_pid: int = 0) -> dict[str, Any]:
     """The `/health` answer. `up` is false while stopping, or when a sink
     has not delivered a frame in its last second."""
     nodes = engine.snapshot()
@@ -74,6 +85,10 @@ def health(engine: Any, started: float, scene: str, restarts: int, process: Proc
         "audio_restarts": int(status.get("audio/restarts", 0)),
         "errors": sum(int(f["errors"]) for f in nodes.values()),
         "last_error": last_error(),
+        "node_fps": {name: round(float(f["fps"]), 2) for name, f in nodes.items()},
+        "pid": os.getpid(),
+        "audio_pid": audio_process_pid(),
+        "osc_pid": osc_pid,
         **process.read(),
         **({} if schedule_open is None else {"schedule_open": schedule_open}),
     }

@@ -169,7 +169,8 @@ class OscBridge:
 
     def health(self) -> dict[str, Any]:
         return health(self.engine, self.started, self.scene, self.restarts(), self.process,
-                      self.engine.events.last_error, None if self.scheduler is None else self.scheduler.open)
+                      self.engine.events.last_error, None if self.scheduler is None else self.scheduler.open,
+                      osc_pid=getattr(getattr(self.server, "process", None), "pid", 0) or 0)
 
     def status_messages(self) -> list[tuple[str, tuple[Any, ...]]]:
         nodes = self.engine.snapshot()
