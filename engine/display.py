@@ -66,7 +66,7 @@ def start_private_display() -> subprocess.Popen | None:
         return None
     for number in range(90, 100):
         if not Path(f"/tmp/.X11-unix/X{number}").exists():
-            server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+            server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-s", "0", "-nolisten", "tcp"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             os.environ["DISPLAY"] = f":{number}"
             for _ in range(50):

@@ -266,7 +266,7 @@ class Soak:
             self.display.kill()
             self.display.wait(10)
             start = time.monotonic()
-            self.display = subprocess.Popen(["Xvfb", number, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+            self.display = subprocess.Popen(["Xvfb", number, "-screen", "0", "1280x720x24", "-s", "0", "-nolisten", "tcp"],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             back = self.wait_for(lambda h: h.get("fps", {}).get("screen", 0) > 10 and h.get("up"), RECOVERY_LIMIT_S)
             return None if back is None else time.monotonic() - start

@@ -76,7 +76,8 @@ def test_the_window_shows_live_frames_it_was_given(display, ffmpeg, tmp_path):
     mask = (1 << 48) - 1
     assert seen["on_main_thread"]
     assert seen["first"] == seen["shown_first"] & mask and seen["second"] == seen["shown_second"] & mask
-    assert 0.9e6 < seen["second"] - seen["first"] < 2.0e6      # a second apart on screen: the window is live
+    # a second apart on screen, plus the first grab (ffmpeg starting: up to seconds on a loaded machine)
+    assert 0.9e6 < seen["second"] - seen["first"] < 4.0e6
     assert seen["errors"] == 0
 
 
