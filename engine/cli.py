@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-osc", action="store_true", help="do not listen for OSC")
     run.add_argument("--kiosk", action="store_true",
                      help="an installation's window: fullscreen, no cursor, no screen blanking, quit keys and "
-                          "the close button ignored (stop with Ctrl+Alt+Q in the window, or a signal)")
+                          "the close button ignored (stop: type quit in the window within 3 s, or a signal)")
     run.add_argument("--supervise", action="store_true",
                      help="run under the engine's own supervisor: restarted when it fails or hangs "
                           "(for machines without systemd)")
