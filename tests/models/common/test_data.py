@@ -58,7 +58,7 @@ def test_prepare_caches_deterministic_crops_of_the_installed_photos(tmp_path):
                            packages=["scikit-image"], progress=lines.append)
     again = data.prepare(sizes=(64,), crops_per_image=2, cache=tmp_path / "b",
                          packages=["scikit-image"], progress=lambda _: None)
-    assert figures["photos"] == 5 and lines
+    assert figures["photos"] == 5 and lines and again == figures      # the same crops, the same counts
     total = 0
     for split in data.SPLITS:
         a = data.load_crops(split, 64, tmp_path / "a")
