@@ -41,7 +41,8 @@ from engine.bench.report import print_table, write_json
 CONTROL_WITHIN_S = 0.1
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A UDP port free on the loopback now (the benches' engines listen there)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.bind(("127.0.0.1", 0))
         return udp.getsockname()[1]
@@ -124,7 +125,7 @@ class Show:
         self.path.write_text(self.text)
         if link_out:                            # a link in the show folder that leads out of it
             (self.show / "link.tflite").symlink_to(self.trap / "outside.tflite")
-        self.port = _free_port()
+        self.port = free_port()
         self.heartbeat = Heartbeat()
         self.heartbeat.start()
         self.before = _files(self.root, skip=self.output) | {str(self.path)}

@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 import psutil
 
+from engine.bench.fuzz import free_port
 from engine.bench.report import print_table, write_json
 
 SOAK_PATCH = """
@@ -94,13 +95,6 @@ heartbeat_to = ""
 SAMPLE_S = 5.0
 FAULTS = ("audio", "osc", "engine", "display", "camera")
 RECOVERY_LIMIT_S = 120.0
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def slope_per_hour(times_s: list[float], values: list[float]) -> float | None:

@@ -49,6 +49,7 @@ class RunRecord:
     def __init__(self, folder: Path, patch_name: str) -> None:
         self.path = folder / "runs" / f"{safe_name(patch_name)}.json"
         self.patch_name = patch_name
+        self._restarts: int | None = None   # known from `started` on: only a start or an end changes it
 
     def read(self) -> dict[str, Any]:
         try:
@@ -74,6 +75,7 @@ class RunRecord:
         record.setdefault("first_start", wall_clock())
         record["running"] = {"pid": os.getpid(), "since": wall_clock(), "patch": patch_path}
         self._write(record)
+        self._restarts = int(record.get("unclean_ends", 0))
         return record
 
     def ended(self, reason: str, clean: bool) -> None:
@@ -83,7 +85,11 @@ class RunRecord:
         if not clean:
             record["unclean_ends"] = record.get("unclean_ends", 0) + 1
         self._write(record)
+        self._restarts = int(record.get("unclean_ends", 0))
 
     def restarts(self) -> int:
-        """Starts after the first that followed an unclean end."""
-        return int(self.read().get("unclean_ends", 0))
+        """Starts after the first that followed an unclean end (asked every
+        heartbeat: the file is read only before this run started)."""
+        if self._restarts is None:
+            self._restarts = int(self.read().get("unclean_ends", 0))
+        return self._restarts

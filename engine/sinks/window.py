@@ -177,9 +177,11 @@ class WindowSink(Node):
 
     def idle(self) -> None:
         """No frame for a while: keep the window responsive; show NO SIGNAL when due."""
-        if self.kiosk and self.headless_reason is not None:
-            self._look_for_display()
-            return
+        if self.kiosk:
+            if self.headless_reason is not None:
+                self._look_for_display()
+                return
+            self._reopen_if_closed()          # once per frame or idle pass, before anything is shown
         now = now_us()
         silent_s = (now - self._last_arrival_us) / 1e6
         limit = self.opts["no_signal_s"]
@@ -275,13 +277,12 @@ class WindowSink(Node):
             self.context.request_stop("the window was closed")
 
     def _kiosk_keys(self, key: int) -> None:
-        """Only the stop word counts; a closed window opens again."""
+        """Only the stop word counts."""
         if key != 255:
             self._typed.append((chr(key), now_us() / 1e6))
             word = "".join(c for c, _ in self._typed)
             if word == KIOSK_STOP_WORD and self._typed[-1][1] - self._typed[0][1] <= KIOSK_STOP_WITHIN_S:
                 self.context.request_stop(f'"{KIOSK_STOP_WORD}" typed in the kiosk window')
-        self._reopen_if_closed()
 
     def _reopen_if_closed(self) -> None:
         try:

@@ -121,16 +121,7 @@ class Trainer:
         self._resume()
 
     def _resume(self):
-        saved = checkpoint.saved_state(self.settings.out_dir)
-        if saved is None:
-            return
-        if saved.get("widths") != list(self.settings.widths):
-            raise ValueError(f"{checkpoint.paths(self.settings.out_dir)[2]}: the checkpoint's network has widths "
-                             f"{saved.get('widths')}, not {list(self.settings.widths)}; use another --out folder")
-        checkpoint.load(self.settings.out_dir, self.model, self.optimizer)
-        self.state = saved
-        self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
-        self.progress(f"colorize: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
+        checkpoint.resume(self, "colorize", {"widths": list(self.settings.widths)})
 
     def checkpoint(self):
         checkpoint.save(self.settings.out_dir, self.model, self.optimizer, self.state)

@@ -39,6 +39,26 @@ def load(out_dir: Path, model, optimizer) -> None:
             variable.assign(values[key])
 
 
+def resume(trainer, family: str, expected: dict, defaults: dict | None = None) -> None:
+    """Continue from the checkpoint in `trainer.settings.out_dir`, if there is
+    one: its state must have the `expected` values (what the network and data
+    are; `defaults` for keys older checkpoints lack), else ValueError naming
+    the file. Sets the trainer's weights, optimizer, state and random stream."""
+    settings = trainer.settings
+    saved = saved_state(settings.out_dir)
+    if saved is None:
+        return
+    for key, wanted in expected.items():
+        found = saved.get(key, (defaults or {}).get(key))
+        if found != wanted:
+            raise ValueError(f"{paths(settings.out_dir)[2]}: the checkpoint has {key} {found}, not {wanted}; "
+                             "use another --out folder")
+    load(settings.out_dir, trainer.model, trainer.optimizer)
+    trainer.state = {**saved, **expected}
+    trainer.rng = np.random.default_rng([settings.seed, saved["step"]])
+    trainer.progress(f"{family}: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
+
+
 def cosine_rate(base: float, done: float) -> float:
     """Cosine decay over the budget (`done` 0..1) to 5 % of the start: big steps
     while the picture forms, small ones to settle its detail."""

@@ -84,15 +84,7 @@ class Trainer:
                       "melodies": len(self.melodies)}
         self.rng = np.random.default_rng(settings.seed)
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
-        saved = checkpoint.saved_state(settings.out_dir)
-        if saved is not None:
-            if saved.get("units") != settings.units:
-                raise ValueError(f"{checkpoint.paths(settings.out_dir)[2]}: the checkpoint has {saved.get('units')} "
-                                 f"units, not {settings.units}; use another --out folder")
-            checkpoint.load(settings.out_dir, self.model, self.optimizer)
-            self.state = saved
-            self.rng = np.random.default_rng([settings.seed, saved["step"]])
-            progress(f"phrase: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
+        checkpoint.resume(self, "phrase", {"units": settings.units})
 
     def loss(self, x, pitch, loud):
         import keras

@@ -161,20 +161,8 @@ class Trainer:
 
     # ---- checkpoints ----------------------------------------------------------
     def _resume(self):
-        saved = checkpoint.saved_state(self.settings.out_dir)
-        if saved is None:
-            return
-        state = checkpoint.paths(self.settings.out_dir)[2]
-        if saved.get("styles") != self.state["styles"]:
-            raise ValueError(f"{state}: the checkpoint was trained on styles {saved.get('styles')}, "
-                             f"not {self.state['styles']}; use another --out folder")
-        if saved.get("channels", [16, 32, 64]) != list(self.settings.channels):
-            raise ValueError(f"{state}: the checkpoint's network has widths {saved.get('channels', [16, 32, 64])}, "
-                             f"not {list(self.settings.channels)}; use another --out folder")
-        checkpoint.load(self.settings.out_dir, self.model, self.optimizer)
-        self.state = {**saved, "channels": list(self.settings.channels)}
-        self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
-        self.progress(f"style: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
+        checkpoint.resume(self, "style", {"styles": self.state["styles"], "channels": list(self.settings.channels)},
+                          defaults={"channels": [16, 32, 64]})
 
     def checkpoint(self):
         checkpoint.save(self.settings.out_dir, self.model, self.optimizer, self.state)

@@ -86,18 +86,8 @@ class Trainer:
         self._resume()
 
     def _resume(self):
-        saved = checkpoint.saved_state(self.settings.out_dir)
-        if saved is None:
-            return
-        for key in ("units", "instruments"):
-            wanted = getattr(self.settings, key)
-            if saved.get(key) != (list(wanted) if isinstance(wanted, tuple) else wanted):
-                raise ValueError(f"{checkpoint.paths(self.settings.out_dir)[2]}: the checkpoint has {key} "
-                                 f"{saved.get(key)}, not {wanted}; use another --out folder")
-        checkpoint.load(self.settings.out_dir, self.model, self.optimizer)
-        self.state = saved
-        self.rng = np.random.default_rng([self.settings.seed, saved["step"]])
-        self.progress(f"timbre: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
+        checkpoint.resume(self, "timbre", {"units": self.settings.units,
+                                           "instruments": list(self.settings.instruments)})
 
     def losses(self, x, harmonics, noise):
         from keras import ops
