@@ -175,7 +175,7 @@ class SampleRnnNode(Node):
         return Path(self.opts["path"]).expanduser() if self.opts["path"] else SHIPPED
 
     def open(self) -> None:
-        from engine.runtime.sample_rnn import Weights, load_card
+        from engine.runtime.sample_rnn import Weights
 
         self.close()                    # opened again (a retry): the old worker goes first
         self.weights = Weights.load(self.model_path())
@@ -186,10 +186,8 @@ class SampleRnnNode(Node):
         self.clock = SampleClock(rate, block, self.opts["lead_blocks"])
         self.heard: deque[np.ndarray] = deque(maxlen=max(1, int(self.opts["prime_s"] * rate / block)))
         self.dry_frames = 0
-        card = load_card(self.model_path())
-        self.report(f"{self.model_path().name}: " + ", ".join(f"texture{i + 1}={n}" for i, n in
-                                                             enumerate(self.weights.names[:MAX_TEXTURES]))
-                    + (f" ({card.get('units')} units)" if card else ""))
+        self.report(f"{self.model_path().name} ({self.weights.units} units): " + ", ".join(
+            f"texture{i + 1}={n}" for i, n in enumerate(self.weights.names[:MAX_TEXTURES])))
 
     def close(self) -> None:
         if hasattr(self, "streamer"):

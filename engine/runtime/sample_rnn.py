@@ -17,7 +17,6 @@ block of samples and releases the GIL while it does.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,11 +361,3 @@ class Generator:
             self.reset()
             raise ModelError("sample RNN: the generator gave NaN or inf (state reset)")
         return out.astype(np.float32)
-
-
-def load_card(path: Path) -> dict:
-    card = Path(path).with_suffix(".json")
-    try:
-        return json.loads(card.read_text())
-    except (OSError, ValueError):
-        return {}

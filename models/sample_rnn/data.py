@@ -2,7 +2,7 @@
 backward-adaptive linear prediction the generator makes (engine/runtime/
 sample_rnn.py), as 8-bit mu-law indices: previous sample, this sample's
 prediction, previous excitation (inputs) and this excitation (target).
-Cached in memory per process: 4 textures x 2 minutes take about 2 s to make."""
+Made afresh each time: 4 textures x 2 minutes take a few seconds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
