@@ -90,3 +90,15 @@ def time_sizes(run, net, source, batches: dict, frames: int, figures: dict, scal
         print(f"{label:>6}: p50 {figures[f'p50_{label}_ms']:.2f} ms, p95 {figures[f'p95_{label}_ms']:.2f} ms, "
               f"{figures[f'fps_{label}']:.0f} fps (compile {figures[f'compile_{label}_s']:.1f} s)", flush=True)
     return figures
+
+
+def max_probability_error(logits, reference) -> float:
+    """The largest absolute difference between the softmax of two sets of
+    logits (last axis): float16's next-token error against float32's."""
+    import numpy as np
+
+    def probabilities(z):
+        z = np.exp(z - z.max(-1, keepdims=True))
+        return z / z.sum(-1, keepdims=True)
+    return float(np.abs(probabilities(np.asarray(logits, np.float64))
+                        - probabilities(np.asarray(reference, np.float64))).max())

@@ -23,7 +23,7 @@ SHAPES = {"1x1024": (1, 1024), "64x1024": (64, 1024)}
 def measure(keras_path: Path, frames: int, float16: bool) -> dict:
     import keras
 
-    from models.common.gpu_check import rebuilt, time_batch
+    from models.common.gpu_check import max_probability_error, rebuilt, time_batch
     from models.sample_rnn import network
 
     source = keras.models.load_model(keras_path, compile=False)
@@ -40,11 +40,7 @@ def measure(keras_path: Path, frames: int, float16: bool) -> dict:
         out, figures[f"compile_{label}_s"], figures[f"p50_{label}_ms"] = time_batch(net, x, max(3, frames // 10))
         reference = np.asarray(source.predict_on_batch(x), np.float32)
 
-        def probabilities(logits):
-            z = np.exp(logits - logits.max(-1, keepdims=True))
-            return z / z.sum(-1, keepdims=True)
-        figures[f"max_float16_probability_error_{label}"] = float(np.abs(probabilities(out)
-                                                                         - probabilities(reference)).max())
+        figures[f"max_float16_probability_error_{label}"] = max_probability_error(out, reference)
         print(f"{label}: p50 {figures[f'p50_{label}_ms']:.1f} ms, float16 probabilities off by at most "
               f"{figures[f'max_float16_probability_error_{label}']:.4f}", flush=True)
     return figures
