@@ -129,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     soak.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     soak.set_defaults(func=_bench_soak)
 
+    learn = benches.add_parser("learn", help="learned mappings: training time for 500 examples and cost per frame")
+    learn.add_argument("--no-keras", action="store_true", help="skip the comparison with the same network in Keras")
+    learn.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    learn.set_defaults(func=_bench_learn)
+
     for provider in command_providers():
         provider(cli)
 
@@ -450,6 +455,11 @@ def _bench_fuzz(args: argparse.Namespace) -> int:
 def _bench_soak(args: argparse.Namespace) -> int:
     from engine.bench.soak import main as bench_soak
     return bench_soak(args.minutes, args.patch, args.faults, args.json)
+
+
+def _bench_learn(args: argparse.Namespace) -> int:
+    from engine.bench.learn import main as bench_learn
+    return bench_learn(args.json, keras=not args.no_keras)
 
 
 def _bench_audio(args: argparse.Namespace) -> int:

@@ -376,8 +376,11 @@ class Engine:
         self.context.request_stop = self.request_stop
         self.context.snapshot = self.snapshot
         self.context.set_param = lambda key, value: self.store.set(key, value)
+        self.context.key_pressed = self.key_pressed
+        self.context.patch_path = patch.path
         self._tell_audio(patch)
         self.store = store or ParamStore()
+        self.context.params = self.store
         self.store.define(patch.param_specs())
         self.store.scenes = dict(patch.scenes)
         self.runners: dict[str, NodeRunner] = {}
@@ -482,6 +485,16 @@ class Engine:
         if runner is not None:
             runner.node.post_command(name, args)
 
+    def key_pressed(self, key: str) -> bool:
+        """A key the window does not use, for the nodes whose type claims it (window_keys)."""
+        taken = False
+        for runner in list(self.runners.values()):
+            command = runner.node.window_keys.get(key)
+            if command is not None:
+                runner.node.post_command(command, ())
+                taken = True
+        return taken
+
     def reload(self, patch: Patch) -> None:
         """Reload the running patch as `patch` (its file was saved): queued behind
         any reload or swap in progress."""
@@ -555,6 +568,7 @@ class Engine:
         for decl in decls:
             node = decl.node_class(decl.name, dict(decl.options), ParamView(self.store, decl.name),
                                    self.context)
+            node.wiring = {port: f"{source}.{source_port}" for port, (source, source_port) in decl.inputs.items()}
             fed_audio = frozenset(port for port, (source, source_port) in decl.inputs.items()
                                   if _output_type(patch, source, source_port) == AUDIO)
             runners[decl.name] = NodeRunner(decl, node, self.events, fed_audio)

@@ -34,7 +34,8 @@ class Collector:
 class NodeHarness:
     def __init__(self, node_type: str | type[Node], options: dict[str, Any] | None = None,
                  params: dict[str, Any] | None = None, name: str = "node",
-                 clock: Callable[[], int] = now_us, context: EngineContext | None = None) -> None:
+                 clock: Callable[[], int] = now_us, context: EngineContext | None = None,
+                 connected: tuple[str, ...] | None = None) -> None:
         cls = node_types()[node_type] if isinstance(node_type, str) else node_type
         full_options = {key: option.default for key, option in cls.options.items()}
         full_options.update(options or {})
@@ -45,9 +46,13 @@ class NodeHarness:
         self.events = EventLog()
         context = context or EngineContext()
         context.report = lambda node, message: self.events.add("info", node, message)
-        decl = NodeDecl(name, cls.type_name, full_options,
-                        {port.name: ("test", port.name) for port in cls.inputs}, dict(cls.params))
+        context.params = self.store
+        # Every input is connected (to "test.<port>") unless `connected` names the ones that are.
+        wired = {port.name: ("test", port.name) for port in cls.inputs
+                 if connected is None or port.name in connected}
+        decl = NodeDecl(name, cls.type_name, full_options, wired, dict(cls.params))
         self.node = cls(name, full_options, ParamView(self.store, name), context)
+        self.node.wiring = {port: f"{source}.{source_port}" for port, (source, source_port) in wired.items()}
         self.runner = NodeRunner(decl, self.node, self.events)
         self.outputs: dict[str, list[Packet]] = {}
         for port in cls.outputs:

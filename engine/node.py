@@ -52,6 +52,8 @@ class Port:
     optional: bool = False
     # A control port carrying a float vector: its element names (a fixed length).
     elements: tuple[str, ...] = ()
+    # A control input that takes one float or a vector of any length (the learn node's inputs).
+    any_length: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in PORT_TYPES:
@@ -152,6 +154,13 @@ class EngineContext:
     # Write another node's parameter ("node/param", value): how a control stream
     # inside the patch drives a parameter (control_map). Raises KeyError if unknown.
     set_param: Callable[[str, Any], Any] = lambda key, value: None
+    # The running patch's ParamStore, for a node that reads other nodes' parameters,
+    # their ranges and the scene last recalled (learn); None outside an engine.
+    params: Any = None
+    patch_path: Path | None = None        # the patch file (files a node keeps beside it)
+    # A key pressed in the output window that the window itself does not use:
+    # True if a node type's `window_keys` took it.
+    key_pressed: Callable[[str], bool] = lambda key: False
 
 
 class Node:
@@ -167,6 +176,7 @@ class Node:
     status_figures: ClassVar[tuple[StatusFigure, ...]] = ()
     generator: ClassVar[bool] = False     # clocked by its own sample clock, its inputs sampled
     osc_commands: ClassVar[dict[str, OscCommand]] = {}    # /<node>/<name> besides its parameters
+    window_keys: ClassVar[dict[str, str]] = {}            # a key in the output window -> a command (as OSC's arrive)
 
     def __init__(self, name: str, options: dict[str, Any], params: ParamView,
                  context: EngineContext | None = None) -> None:
@@ -181,6 +191,8 @@ class Node:
         self._commands: deque[tuple[str, tuple]] = deque(maxlen=256)
         # Set when the engine stops this node; sources wait on it instead of sleeping.
         self.stopping = threading.Event()
+        # Input port -> the "node.port" the patch connects to it (set by the engine).
+        self.wiring: dict[str, str] = {}
 
     # The contract -------------------------------------------------------------
     def open(self) -> None:

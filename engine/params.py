@@ -138,6 +138,7 @@ class ParamStore:
     # parameters come from different threads: one at a time.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     version: int = 0     # goes up on every change: what a cached view of the values (OSCQuery) checks
+    last_scene: str = ""  # the scene recalled last, by any path (OSC, schedule, a learned mapping)
 
     def define(self, specs: dict[str, ParamSpec]) -> None:
         """Install the parameters of a (re)loaded patch.
@@ -205,6 +206,7 @@ class ParamStore:
             except (KeyError, TypeError):
                 known = ", ".join(sorted(self.scenes)) or "none"
                 raise ParamError(f"no scene {scene!r}; scenes are: {known}") from None
+            self.last_scene = scene
             for key, value in values.items():
                 try:
                     self.set(key, value, fade_s)

@@ -423,6 +423,8 @@ class _Validator:
             if differ:
                 self.node_problem(decl.name, key, f"audio format mismatch: {where} gives {given}; node "
                                                   f"{decl.name!r} ({decl.type}) takes {taken} ({'; '.join(differ)})")
+        elif port.type == CONTROL and port.any_length:
+            return                                  # takes a float or a vector of any length
         elif port.type == CONTROL and (given is None) != (taken is None) or \
                 isinstance(given, VectorFormat) and isinstance(taken, VectorFormat) and given.size != taken.size:
             self.node_problem(decl.name, key, f"control format mismatch: {where} gives "
@@ -449,18 +451,22 @@ class _Validator:
         e.g. control_map's target) must name one that exists."""
         for decl in nodes.values():
             for key, option in decl.node_class.options.items():
-                target = decl.options.get(key) if option.refers_to == "param" else None
-                if not isinstance(target, str) or target.count(".") != 1:
-                    continue                       # its own check_options reported it
-                node, param = target.split(".")
-                if node in broken:
-                    continue
-                if node not in nodes:
-                    self.node_problem(decl.name, key, f"no node {node!r}{_suggest(node, list(nodes))}")
-                elif param not in nodes[node].params:
-                    self.node_problem(decl.name, key, f"node {node!r} has no parameter {param!r}"
-                                      f"{_suggest(param, list(nodes[node].params))}; its parameters are: "
-                                      f"{', '.join(nodes[node].params) or 'none'}")
+                value = decl.options.get(key) if option.refers_to == "param" else None
+                # One parameter, or a list of them (the learn node's targets).
+                named = [(key, value)] if not isinstance(value, list) else \
+                    [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+                for where, target in named:
+                    if not isinstance(target, str) or target.count(".") != 1:
+                        continue                   # its own check_options reported it
+                    node, param = target.split(".")
+                    if node in broken:
+                        continue
+                    if node not in nodes:
+                        self.node_problem(decl.name, where, f"no node {node!r}{_suggest(node, list(nodes))}")
+                    elif param not in nodes[node].params:
+                        self.node_problem(decl.name, where, f"node {node!r} has no parameter {param!r}"
+                                          f"{_suggest(param, list(nodes[node].params))}; its parameters are: "
+                                          f"{', '.join(nodes[node].params) or 'none'}")
 
     def scenes(self, data: Any, nodes: dict[str, NodeDecl], broken: set[str]) -> dict[str, dict[str, Any]]:
         if not isinstance(data, dict):

@@ -273,6 +273,8 @@ class WindowSink(Node):
         elif key in _KEYS:
             name = _KEYS[key]
             self.param.set(name, not self.param[name])
+        elif key != 255 and self.context.key_pressed(chr(key)):
+            pass                                 # a node's key (learn: record, train, run)
         elif cv2.getWindowProperty(self.opts["title"], cv2.WND_PROP_VISIBLE) < 1:
             self.context.request_stop("the window was closed")
 

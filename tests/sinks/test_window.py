@@ -196,3 +196,56 @@ def test_kiosk_mode_covers_the_monitor_keeps_the_screen_awake_and_ignores_the_qu
     assert found["window_again"] and any("opening it again" in r for r in found["reports"])
     assert found["stop_reason"] == '"quit" typed in the kiosk window'
     assert any("cursor hidden" in r for r in found["reports"]), found["reports"]
+
+
+LEARN_TITLE = "tensorstage-learn-keys-test"
+LEARN_PATCH = PATCH.replace("tensorstage-window-test", LEARN_TITLE) + """
+# What the learn node hears: the pattern's motion and brightness.
+[nodes.look]
+type = "video_analysis"
+inputs.video = "pattern.video"
+
+# A learn node, driven by the window's keys.
+[nodes.mapping]
+type = "learn"
+inputs.in1 = "look.motion"
+inputs.in2 = "look.brightness"
+targets = ["screen.blackout"]
+file = "{file}"
+"""
+
+
+def learn_keys_session(tmp_path) -> dict:
+    """In a child process: r, r, g, x typed as real X key events into the window."""
+    eng = Engine(parse_patch(LEARN_PATCH.replace("{file}", str(tmp_path / "keys.learn.json"))), events=EventLog())
+    found: dict = {}
+    try:
+        eng.start()
+        run_for(eng, 1.5)
+        node = eng.runners["mapping"].node
+        xdotool("windowfocus", xdotool("search", "--name", f"^{LEARN_TITLE}$").split()[-1])
+        xdotool("key", "r")
+        run_for(eng, 1.0)
+        found["recording"] = node.state
+        xdotool("key", "r")
+        run_for(eng, 0.5)
+        found["examples"] = len(node.examples.rows)
+        xdotool("key", "g")                   # no mapping yet: says so, changes nothing
+        run_for(eng, 0.5)
+        xdotool("key", "x")
+        run_for(eng, 0.5)
+        found["after_delete"] = len(node.examples.rows)
+        found["running"] = not eng.stop_requested.is_set()
+        found["messages"] = eng.events.messages()
+    finally:
+        eng.stop()
+    return found
+
+
+def test_the_learn_nodes_keys_reach_it_through_the_window(display, tmp_path):
+    require(shutil.which("xdotool") is not None, "xdotool (apt install xdotool)")
+    found = in_child_process(learn_keys_session, tmp_path)
+    assert found["recording"] == 1, found["messages"]
+    assert found["examples"] >= 5 and found["after_delete"] == 0
+    assert any("no trained mapping" in m for m in found["messages"])
+    assert found["running"]
