@@ -517,7 +517,7 @@ def _check_option(option: Option, value: Any) -> str | None:
 
 
 _KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-               list: "a list"}
+               list: "a list", dict: "a table"}
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -165,15 +165,18 @@ def _vote(labels: list[str], distances: list[float]) -> str:
 
 # Training ----------------------------------------------------------------------
 def train(x: np.ndarray, numbers: np.ndarray, labels: list[list[str]], takes: np.ndarray,
-          model: str = "auto", seed: int = 0) -> Mapping:
+          model: str | list[str] = "auto", seed: int = 0) -> Mapping:
     """Fit a mapping to examples: `x` (n, d) inputs, `numbers` (n, m) number
     outputs as fractions of their ranges, `labels` one list of n labels per label
-    output, `takes` (n,) the recording each example came from.
+    output, `takes` (n,) the recording each example came from. `model` is one
+    of MODELS for every number output, or a list of them, one per output.
     TrainingError says what is wrong with examples that cannot be trained."""
-    if model not in MODELS:
-        raise TrainingError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
     x = np.asarray(x, np.float64)
     numbers = np.asarray(numbers, np.float64).reshape(len(x), -1)
+    models = [model] * numbers.shape[1] if isinstance(model, str) else list(model)
+    if len(models) != numbers.shape[1] or any(m not in MODELS for m in models):
+        raise TrainingError(f"model: expected one of {', '.join(MODELS)} for each of the "
+                            f"{numbers.shape[1]} number outputs, got {model!r}")
     n = len(x)
     if n < 2:
         raise TrainingError(f"{n} example(s): record at least two (better: a few seconds of each pose)")
@@ -194,7 +197,7 @@ def train(x: np.ndarray, numbers: np.ndarray, labels: list[list[str]], takes: np
         mapping = Mapping(mean=mean, spread=spread, number_models=[], number_errors=[], label_errors=[],
                           examples=n)
         if numbers.shape[1]:
-            _fit_numbers(mapping, z, numbers, folds, model, seed)
+            _fit_numbers(mapping, z, numbers, folds, models, seed)
         if labels:
             _fit_labels(mapping, z, labels, folds)
     return mapping
@@ -233,8 +236,9 @@ def _mlp(z: np.ndarray, y: np.ndarray, seed: int) -> Any:
                         alpha=MLP_PENALTY, max_iter=MLP_MAX_ITERATIONS, random_state=seed).fit(z, y)
 
 
-def _fit_numbers(mapping: Mapping, z: np.ndarray, y: np.ndarray, folds: list, model: str, seed: int) -> None:
-    kinds = ("ridge", "mlp") if model == "auto" else (model,)
+def _fit_numbers(mapping: Mapping, z: np.ndarray, y: np.ndarray, folds: list, models: list[str],
+                 seed: int) -> None:
+    kinds = [kind for kind in ("ridge", "mlp") if kind in models or "auto" in models]
     squared = {kind: np.zeros(y.shape[1]) for kind in kinds}
     for train_rows, test_rows in folds:
         for kind in kinds:
@@ -243,11 +247,8 @@ def _fit_numbers(mapping: Mapping, z: np.ndarray, y: np.ndarray, folds: list, mo
             guess = np.clip(fitted.predict(z[test_rows]).reshape(len(test_rows), -1), 0.0, 1.0)
             squared[kind] += ((guess - y[test_rows]) ** 2).sum(axis=0)
     error = {kind: np.sqrt(total / len(z)) for kind, total in squared.items()}
-    if model == "auto":
-        chosen = ["mlp" if e_mlp < MLP_MARGIN * e_ridge else "ridge"
-                  for e_ridge, e_mlp in zip(error["ridge"], error["mlp"])]
-    else:
-        chosen = [model] * y.shape[1]
+    chosen = [("mlp" if error["mlp"][i] < MLP_MARGIN * error["ridge"][i] else "ridge") if kind == "auto" else kind
+              for i, kind in enumerate(models)]
     mapping.number_models = chosen
     mapping.number_errors = [float(error[kind][i]) for i, kind in enumerate(chosen)]
     if "ridge" in chosen:

@@ -117,7 +117,8 @@ class OscBridge:
     def _start_query(self, host: str, port: int) -> None:
         try:
             self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port, health=self.health,
-                                        allow=self.config.allow)
+                                        allow=self.config.allow,
+                                        status=lambda: {a: list(v) for a, v in self.status_messages()})
         except OSError as error:
             self.engine.events.add(ERROR, "osc", f"OSCQuery cannot listen on {host}:{port} ({error.strerror})")
             return

@@ -4,7 +4,8 @@ Follows the OSCQuery proposal (Vidvox): GET / returns the tree of CONTENTS with
 FULL_PATH, TYPE, VALUE, RANGE, DESCRIPTION, ACCESS (1 read, 2 write, 3 both) and
 UNIT; GET /a/b returns that node; `?VALUE`, `?TYPE`, `?RANGE`... return one
 attribute; `?HOST_INFO` names the server and its OSC port. Values are read from
-the parameter store at the moment of the request.
+the parameter store, and the status figures (/tensorstage/...) from what the
+heartbeat would send, at the moment of the request.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def namespace(addresses: list[OscAddress], store: ParamStore | None) -> dict[str
     return root
 
 
+def _with_values(node: dict[str, Any], values: dict[str, list[Any]]) -> dict[str, Any]:
+    """A copy of `node` (the cached tree is shared) with the status figures' values now."""
+    out = dict(node)
+    if out.get("FULL_PATH") in values:
+        out["VALUE"] = values[out["FULL_PATH"]]
+    if "CONTENTS" in out:
+        out["CONTENTS"] = {name: _with_values(child, values) for name, child in out["CONTENTS"].items()}
+    return out
+
+
 def _drop_empty_contents(node: dict[str, Any]) -> None:
     """Leaves carry no CONTENTS (the proposal's shape)."""
     for child in node.get("CONTENTS", {}).values():
@@ -69,9 +80,11 @@ class OscQueryServer:
     def __init__(self, addresses: Callable[[], list[OscAddress]], store: ParamStore, host: str, port: int,
                  osc_port: int, name: str = "tensorstage", allow: tuple[str, ...] = (),
                  client_timeout_s: float = CLIENT_TIMEOUT_S,
-                 health: Callable[[], dict[str, Any]] | None = None) -> None:
+                 health: Callable[[], dict[str, Any]] | None = None,
+                 status: Callable[[], dict[str, list[Any]]] | None = None) -> None:
         self.addresses, self.store = addresses, store
         self.health = health
+        self.status = status          # the heartbeat's figures, by address, read at each request
         self.allow = set(allow)
         self.refused = 0
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
@@ -131,6 +144,8 @@ class OscQueryServer:
             node = node.get("CONTENTS", {}).get(part)
             if node is None:
                 return 404, {"error": f"no OSC address {parts.path}"}
+        if self.status is not None:
+            node = _with_values(node, self.status())
         if parts.query:
             if parts.query not in node:
                 return 204 if parts.query == "VALUE" else 400, {}

@@ -59,8 +59,9 @@ class LearnNode(Node):
         "targets": Option(list, [], "the parameters the mapping sets, as node.param (numbers need a range; "
                           "choices and bools are labels), and \"scene\" for the scene to recall",
                           refers_to="param"),
-        "model": Option(str, "auto", "for number targets: ridge, mlp (a small network), or auto "
-                        "(per target, whichever cross-validates better)", choices=MODELS),
+        "model": Option((str, dict), "auto", "for number targets: ridge, mlp (a small network), or auto "
+                        "(per target, whichever cross-validates better); or a table of target = model, "
+                        "the rest auto"),
         "file": Option(str, "", "the examples and mapping file; empty: <patch>.<node>.learn.json beside the patch"),
         "start": Option(str, "run", "state when the patch opens: run (the saved mapping, if any) or off",
                         choices=("run", "off")),
@@ -100,6 +101,14 @@ class LearnNode(Node):
                     if not isinstance(t, str) or (t != SCENE and t.count(".") != 1)]
         if len(set(map(str, targets))) != len(targets):
             problems.append(("targets", "a parameter is named twice"))
+        model = options["model"]
+        chosen = model.items() if isinstance(model, dict) else [(None, model)]
+        for target, kind in chosen:
+            where = "model" if target is None else f"model.{target}"
+            if kind not in MODELS:
+                problems.append((where, f"{kind!r} is not one of: {', '.join(MODELS)}"))
+            elif target is not None and target not in targets:
+                problems.append((where, f"{target!r} is not one of the targets"))
         return problems
 
     # Opening ---------------------------------------------------------------------
@@ -344,7 +353,9 @@ class LearnNode(Node):
                           for row in rows], np.float64).reshape(len(rows), len(numbers))
             labels = [[str(row["y"][i]) for row in rows] for i in label_columns]
             takes = np.array([row["take"] for row in rows])
-            self.trained = train(x, y, labels, takes, self.opts["model"])
+            model = self.opts["model"]
+            models = [model.get(t["name"], "auto") for t in numbers] if isinstance(model, dict) else model
+            self.trained = train(x, y, labels, takes, models)
         except TrainingError as error:
             self.trained = error
         except Exception as error:  # noqa: BLE001 - a failed training must leave the show running

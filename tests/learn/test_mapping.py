@@ -132,3 +132,13 @@ def test_a_mapping_survives_json_and_a_broken_one_is_refused():
 def test_examples_that_cannot_be_trained_say_why(x, why):
     with pytest.raises(TrainingError, match=why):
         train(x, np.zeros((len(x), 1)), [], np.zeros(len(x)))
+
+
+def test_the_model_is_chosen_per_output_when_asked():
+    rng = np.random.default_rng(8)
+    x, xor = xor_examples(rng)
+    mapping = train(x, np.hstack([xor, xor]), [], takes_of(len(x), 40), model=["ridge", "auto"])
+    assert mapping.number_models == ["ridge", "mlp"]
+    assert mapping.number_errors[0] > 0.35 > 0.2 > mapping.number_errors[1]
+    with pytest.raises(TrainingError, match="for each of the 2 number outputs"):
+        train(x, np.hstack([xor, xor]), [], takes_of(len(x), 40), model=["ridge"])

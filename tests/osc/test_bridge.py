@@ -157,6 +157,9 @@ def test_oscquery_serves_the_namespace(osc_engine):
     assert root["CONTENTS"]["analysis"]["CONTENTS"]["motion"]["ACCESS"] == 1
     assert get("/color/saturation?VALUE") == {"VALUE": [1.5]}
     assert get("/?HOST_INFO")["OSC_PORT"] == port
+    assert get("/tensorstage/patch?VALUE") == {"VALUE": [eng.patch.name]}     # status figures, read now
+    alive = root["CONTENTS"]["tensorstage"]["CONTENTS"]["alive"]
+    assert alive["ACCESS"] == 1 and alive["VALUE"][0] >= 0
     with pytest.raises(urllib.error.HTTPError) as error:
         get("/nope")
     assert error.value.code == 404

@@ -337,3 +337,32 @@ def test_the_record_train_run_loop_driven_over_osc_in_a_running_patch(tmp_path, 
     heartbeat = dump.communicate(timeout=5)[0]
     assert "/tensorstage/learn/state i 3" in heartbeat and "/tensorstage/learn/examples i" in heartbeat
     assert (tmp_path / "loop.mapping.learn.json").exists()
+
+
+@pytest.mark.parametrize("model, where", [
+    ('"linear"', 'key "model": \'linear\' is not one of: auto, ridge, mlp'),
+    ('{ "color.brightness" = "tree" }', 'key "model.color.brightness": \'tree\' is not one of'),
+    ('{ "color.contrast" = "mlp" }', 'key "model.color.contrast": \'color.contrast\' is not one of the targets'),
+])
+def test_a_wrong_model_choice_is_named(model, where):
+    from engine.patch import PatchError, parse_patch
+    with pytest.raises(PatchError) as error:
+        parse_patch(f"""
+[nodes.pattern]
+type = "test_pattern"
+
+[nodes.color]
+type = "color_adjust"
+inputs.video = "pattern.video"
+
+[nodes.look]
+type = "video_analysis"
+inputs.video = "pattern.video"
+
+[nodes.mapping]
+type = "learn"
+inputs.in1 = "look.motion"
+targets = ["color.brightness"]
+model = {model}
+""")
+    assert where in str(error.value)
