@@ -36,12 +36,13 @@ import numpy as np
 
 from engine.clock import now_us
 from engine.learn.examples import Examples, ExamplesFileError, InputSlot, load
-from engine.learn.mapping import MODELS, Mapping, TrainingError, train
+from engine.learn.mapping import MODELS, Mapping, TrainingError, prepare, train
 from engine.node import CommandArg, Node, OscCommand, Option, Port, StatusFigure, register
 from engine.packet import CONTROL, Packet
 from engine.params import BOOL, CHOICE, FLOAT, ParamError, ParamSpec
 
 PORTS = 8
+POOR_ERROR = 0.25                # a cross-validated error above this earns the performer a hint
 MISSING_AFTER_S = 2.0            # an input silent this long after the others reads as 0
 SCENE = "scene"                  # the target that is the scene recalled
 OFF, RECORDING, TRAINING, RUNNING = 0, 1, 2, 3       # the state figure
@@ -129,6 +130,9 @@ class LearnNode(Node):
         self.smoothed: np.ndarray | None = None
         self.held: dict[int, tuple[str, int, bool]] = {}   # label output -> (answer, since when, written)
         self.training: threading.Thread | None = None
+        self.training_started_us = 0
+        self.run_when_trained = False                       # /run came while training
+        self.prepared = False                               # the training libraries imported ahead
         self.trained: Mapping | TrainingError | None = None
         self.layout_warned = False
         self.first_input_us = 0
@@ -270,6 +274,9 @@ class LearnNode(Node):
             self._stop_recording("a new take began")
         self.state = RECORDING
         self.take = self.examples.next_take()
+        if not self.prepared:
+            self.prepared = True
+            threading.Thread(target=prepare, name=f"{self.name}-import", daemon=True).start()
         self.record_until_us = now_us() + int(seconds * 1e6) if seconds else 0
         self.report(f"recording take {self.take}" + (f" for {seconds:g} s" if seconds else "")
                     + f": set {', '.join(self.opts['targets'])} as this pose should have them")
@@ -283,6 +290,10 @@ class LearnNode(Node):
 
     def _command_run(self) -> None:
         if self.state == RUNNING:
+            return
+        if self.training is not None:
+            self.run_when_trained = True
+            self.report("running as soon as the training is done")
             return
         if self.examples.mapping is None:
             self.report("no trained mapping: record examples and train first; parameters left alone")
@@ -299,6 +310,7 @@ class LearnNode(Node):
         if self.state == RECORDING:
             self._stop_recording("training")
         rows = list(self.examples.rows)
+        self.training_started_us = now_us()
         self.report(f"training on {len(rows)} examples from {len(set(r['take'] for r in rows))} take(s)")
         self.training = threading.Thread(target=self._train, args=(rows,), name=f"{self.name}-train", daemon=True)
         self.training.start()
@@ -365,6 +377,8 @@ class LearnNode(Node):
         if self.training is None or self.training.is_alive():
             return
         self.training, result, self.trained = None, self.trained, None
+        seconds = (now_us() - self.training_started_us) / 1e6
+        run, self.run_when_trained = self.run_when_trained, False
         if isinstance(result, Mapping):
             self.examples.mapping = result
             self.smoothed, self.held = None, {}
@@ -374,8 +388,14 @@ class LearnNode(Node):
                          result.number_errors)]
             parts += [f"{t['name']} nearest(k={result.neighbours}) {err:.3f}" for t, err in
                       zip([t for t in self.targets if t["kind"] == "label"], result.label_errors)]
-            self.report(f"trained on {result.examples} examples; cross-validated error: {', '.join(parts)}"
-                        + ("" if self.state == RUNNING else f"; /{self.name}/run (or g) to perform with it"))
+            self.report(f"trained on {result.examples} examples in {seconds:.1f} s; cross-validated error: "
+                        f"{', '.join(parts)}"
+                        + ("; the inputs hardly tell these apart: make the poses more different"
+                           if result.error > POOR_ERROR else ""))
+            if run:
+                self._command_run()
+            elif self.state != RUNNING:
+                self.report(f"/{self.name}/run (or g) to perform with it")
         else:
             self.report(f"training failed: {result}; the parameters are left alone")
 

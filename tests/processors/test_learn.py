@@ -2,6 +2,7 @@
 mapping drives numbers, choices and scenes within range, and survives a restart."""
 
 import json
+import re
 import time
 
 import pytest
@@ -55,8 +56,13 @@ def record(h, pose, **values):
     command(h, "stop")
 
 
-def trained(h, timeout=30):
+def trained(h):
     command(h, "train")
+    return finished(h)
+
+
+def finished(h, timeout=30):
+    """The mapping once the training under way is done."""
     end = time.monotonic() + timeout
     while h.node.training is not None and time.monotonic() < end:
         time.sleep(0.05)
@@ -76,6 +82,7 @@ def test_record_train_run_drives_a_number_within_its_range(tmp_path):
         mapping = trained(h)
         assert mapping is not None and mapping.error < 0.05
         assert h.store.target("style/strength") == 0.5            # training alone sets nothing
+        assert any(re.search(r"trained on \d+ examples in \d+\.\d s", m) for m in h.events.messages())
         command(h, "run")
         assert h.node.status()["learn/state"] == 3
         feed(h, POSE_B, 0.05)
@@ -129,6 +136,25 @@ def test_without_a_mapping_or_after_a_failed_training_the_parameters_are_left_al
         assert any("training failed: 1 example(s)" in m for m in h.events.messages())
         feed(h, POSE_B, 0.05)
         assert h.store.target("style/strength") == 0.5
+    finally:
+        h.close()
+
+
+def test_run_during_training_runs_when_it_is_done_and_a_poor_mapping_earns_a_hint(tmp_path):
+    h = make(tmp_path, ["style.strength"])
+    assert h.open()
+    try:
+        record(h, POSE_A, style__strength=0.1)
+        record(h, POSE_A, style__strength=0.9)                 # the same pose, opposite values
+        record(h, POSE_B, style__strength=0.5)
+        h.node.post_command("train", ())
+        h.node.post_command("run", ())
+        h.runner.idle()
+        assert h.node.status()["learn/state"] == 2
+        assert finished(h) is not None and h.node.state == 3
+        messages = h.events.messages()
+        assert any("running as soon as the training is done" in m for m in messages)
+        assert any("hardly tell these apart" in m for m in messages)
     finally:
         h.close()
 
