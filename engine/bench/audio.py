@@ -22,11 +22,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -252,6 +253,72 @@ def run_for(engine: Engine, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         engine.step(0.01)
+
+
+def live_beside_style(patch: str, name: str, seconds: float, progress: Callable[[str], None] = print,
+                      counters: Callable[[Engine], dict[str, int]] | None = None) -> dict[str, Any]:
+    """A generator patch (its sink the `speakers` node) on PipeWire at 256-frame
+    blocks with the style network painting beside it, for `seconds` after 2 s
+    to settle: ring and device underflows, late callbacks, the style's frame
+    rate, and what `counters(engine)` counts (differences, end less start)."""
+    force_quantum(256)
+    count = counters or (lambda engine: {})
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine(parse_patch(patch + STYLE.format(output=folder), f"<bench {name}>"),
+                        EngineContext(patch_name=f"bench-{name}", headless=True, output_dir=Path(folder)),
+                        EventLog())
+        engine.start()
+        try:
+            run_for(engine, 2.0)
+            speakers = engine.runners["speakers"].node
+
+            def figures() -> dict[str, int]:
+                return {"ring_underflows": speakers.ring.underflows, "device_underflows": speakers.device_underflows,
+                        "late_callbacks": speakers.late_callbacks, **count(engine)}
+            before, painted = figures(), engine.runners["style"].snapshot()["frames_out"]
+            started = time.monotonic()
+            while time.monotonic() - started < seconds:
+                run_for(engine, min(10.0, seconds - (time.monotonic() - started)))
+                progress(f"bench {name}: live {time.monotonic() - started:.0f}/{seconds:.0f} s, underflows "
+                         f"{speakers.ring.underflows - before['ring_underflows']}")
+            after = figures()
+            out: dict[str, Any] = {"live_seconds": seconds, "live_block_frames": 256}
+            out.update({f"live_{key}": after[key] - before[key] for key in after})
+            out["live_style_fps"] = (engine.runners["style"].snapshot()["frames_out"] - painted) / seconds
+        finally:
+            engine.stop()
+    out["live_xruns"] = max(out["live_ring_underflows"], out["live_device_underflows"], out["live_late_callbacks"])
+    return out
+
+
+def generator_bench(name: str, title: str, measure: Callable[[], dict[str, Any]], patch: str, seconds: float,
+                    json_path: Path | None, with_live: bool = True,
+                    counters: Callable[[Engine], dict[str, int]] | None = None) -> int:
+    """A model family's generator bench: `measure()` pinned to one core (as on
+    stage beside the video), then, unless `with_live` is off, the patch live
+    beside the style network (live_beside_style); one table, one JSON."""
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        figures = measure()
+    finally:
+        os.sched_setaffinity(0, cpus)
+    if with_live:
+        if not pipewire_running():
+            print(f"tensorstage bench {name}: the live part needs a running PipeWire server (. .ci/services "
+                  "starts one); --no-live skips it", file=sys.stderr)
+            return 1
+        figures.update(live_beside_style(patch, name, seconds, counters=counters))
+    rows = [{"figure": k, "value": f"{v:.2f}" if isinstance(v, float) else str(v)} for k, v in figures.items()]
+    print_table(title + (f"; live {seconds:g} s at 256 frames beside the style network" if with_live else ""),
+                rows, [("figure", "figure", "{}"), ("value", "value", "{}")])
+    write_json(json_path, figures)
+    return 0
+
+
+def pipewire_running() -> bool:
+    return shutil.which("pw-cli") is not None and \
+        subprocess.run(["pw-cli", "info", "0"], capture_output=True, timeout=10).returncode == 0
 
 
 def main(seconds: float, blocks: list[int], json_path: Path | None, design: str = "process",

@@ -1,4 +1,4 @@
-"""`tensorstage train phrase` and `tensorstage eval phrase` (added by models/commands.py)."""
+"""`tensorstage train phrase`, `eval phrase` and `bench phrase` (added by models/commands.py)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,17 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from models.phrase.eval import main
     return main(args.model, args.json, args.continuations)
+
+
+def register_bench(benches) -> None:
+    bench = benches.add_parser("phrase", help="the phrase RNN composing one second of controls on one core, and "
+                                              "call and response live on PipeWire beside the style network")
+    bench.add_argument("--seconds", type=float, default=60.0, help="live seconds measured (default 60)")
+    bench.add_argument("--no-live", action="store_true", help="only the composing figures")
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    bench.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from models.phrase.live_bench import main
+    return main(args.seconds, args.json, not args.no_live)

@@ -14,8 +14,6 @@ shipped one live.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -106,68 +104,8 @@ def sizes(progress=print) -> dict:
     return figures
 
 
-def live(seconds: float, progress=print) -> dict:
-    from engine.bench.audio import STYLE, force_quantum, run_for
-    from engine.events import EventLog
-    from engine.graph import Engine
-    from engine.node import EngineContext
-    from engine.patch import parse_patch
-
-    force_quantum(256)
-    with tempfile.TemporaryDirectory() as folder:
-        text = PATCH.format(block=256) + STYLE.format(output=folder)
-        engine = Engine(parse_patch(text, "<bench sample-rnn>"),
-                        EngineContext(patch_name="bench-sample-rnn", headless=True, output_dir=Path(folder)),
-                        EventLog())
-        engine.start()
-        try:
-            run_for(engine, 2.0)
-            speakers = engine.runners["speakers"].node
-            node = engine.runners["texture"].node
-            base = (speakers.ring.underflows, speakers.device_underflows, speakers.late_callbacks, node.dry_frames)
-            painted = engine.runners["style"].snapshot()["frames_out"]
-            started = time.monotonic()
-            while time.monotonic() - started < seconds:
-                run_for(engine, min(10.0, seconds - (time.monotonic() - started)))
-                progress(f"bench sample-rnn: live {time.monotonic() - started:.0f}/{seconds:.0f} s, underflows "
-                         f"{speakers.ring.underflows - base[0]}")
-            figures = {
-                "live_seconds": seconds, "live_block_frames": 256,
-                "live_ring_underflows": speakers.ring.underflows - base[0],
-                "live_device_underflows": speakers.device_underflows - base[1],
-                "live_late_callbacks": speakers.late_callbacks - base[2],
-                "live_dry_frames": node.dry_frames - base[3],
-                "live_style_fps": (engine.runners["style"].snapshot()["frames_out"] - painted) / seconds,
-            }
-        finally:
-            engine.stop()
-    figures["live_xruns"] = max(figures["live_ring_underflows"], figures["live_device_underflows"],
-                                figures["live_late_callbacks"])
-    return figures
-
-
 def main(seconds: float, json_path: Path | None, with_live: bool = True) -> int:
-    import shutil
-    import subprocess
-    import sys
-
-    from engine.bench.report import print_table, write_json
-    cpus = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cpus)})                # one core, as on stage beside the video
-    try:
-        figures = sizes()
-    finally:
-        os.sched_setaffinity(0, cpus)
-    if with_live:
-        if shutil.which("pw-cli") is None or subprocess.run(["pw-cli", "info", "0"], capture_output=True,
-                                                            timeout=10).returncode != 0:
-            print("tensorstage bench sample-rnn: the live part needs a running PipeWire server (. .ci/services "
-                  "starts one); --no-live skips it", file=sys.stderr)
-            return 1
-        figures.update(live(seconds))
-    rows = [{"figure": k, "value": f"{v:.2f}" if isinstance(v, float) else str(v)} for k, v in figures.items()]
-    print_table("sample RNN: real-time factor on one core (16 kHz, hidden 128)"
-                + (f"; live {seconds:g} s at 256 frames beside the style network" if with_live else ""), rows,
-                [("figure", "figure", "{}"), ("value", "value", "{}")])
-    write_json(json_path, figures)
-    return 0
+    from engine.bench.audio import generator_bench
+    return generator_bench("sample-rnn", "sample RNN: real-time factor on one core (16 kHz, hidden 128)", sizes,
+                           PATCH.format(block=256), seconds, json_path, with_live,
+                           lambda engine: {"dry_frames": engine.runners["texture"].node.dry_frames})

@@ -57,3 +57,51 @@ def test_a_model_swapped_over_osc_crossfades_in_and_a_bad_one_is_refused(tmp_pat
     finally:
         eng.stop()
         bridge.stop()
+
+
+GENERATOR_PATCH = """
+[nodes.gen]
+{node}
+
+[nodes.sound]
+type = "audio_analysis"
+inputs.audio = "gen.audio"
+
+[nodes.out]
+type = "test_collect"
+inputs.value = "sound.loudness_db"
+"""
+GENERATORS = {
+    "phrase": ('type = "phrase"\nplay = "controls"\nparams.mode = "continue"', "engine.processors.phrase"),
+    "sample_rnn": ('type = "sample_rnn"\nparams.texture1 = 1.0', "engine.processors.sample_rnn"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_the_generated_sound_goes_on_through_a_swap_over_osc(tmp_path, kind):
+    import importlib
+    node_text, module = GENERATORS[kind]
+    shipped = importlib.import_module(module).SHIPPED
+    second = tmp_path / f"second{shipped.suffix}"
+    shutil.copy(shipped, second)
+    port = free_udp_port()
+    eng = Engine(parse_patch(GENERATOR_PATCH.format(node=node_text), path=tmp_path / "patch.toml"),
+                 events=EventLog())
+    bridge = OscBridge(eng, OscConfig(listen=("127.0.0.1", port), query=False, process=True))
+    bridge.start()
+    eng.start()
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert run_until(eng, lambda: len(RECEIVED.get("out", [])) > 50, 20)
+        first = eng.runners["gen"].node
+        client.sendto(encode("/tensorstage/swap", "gen", str(second)), ("127.0.0.1", port))
+        assert run_until(eng, lambda: eng.runners["gen"].node is not first, 20), eng.events.messages()
+        heard = len(RECEIVED["out"])
+        run_until(eng, lambda: False, 2.0)
+        after = [packet.value for packet, _ in RECEIVED["out"][heard:]]
+        assert len(after) > 50                                      # the stream went on
+        assert max(after) > -60                                     # and it is sound, not silence
+        assert not eng.events.messages("error")
+    finally:
+        eng.stop()
+        bridge.stop()
