@@ -78,7 +78,8 @@ class Mapping:
             np.clip(numbers, 0.0, 1.0, out=numbers)
         labels = []
         if self.label_values:
-            distance = np.einsum("nd,nd->n", self.label_points - z, self.label_points - z)
+            apart = self.label_points - z
+            distance = np.einsum("nd,nd->n", apart, apart)
             nearest = np.argpartition(distance, self.neighbours - 1)[: self.neighbours] \
                 if self.neighbours < len(distance) else np.arange(len(distance))
             for values in self.label_values:

@@ -120,7 +120,9 @@ class LearnNode(Node):
         if not self.wiring:
             raise RuntimeError("no inputs connected: connect control streams to in1..in8")
         self.ports = [p.name for p in self.inputs if p.name in self.wiring]
-        self.targets = [self._target(t) for t in self.opts["targets"]]
+        self.targets = [self._target(t) | {"column": i} for i, t in enumerate(self.opts["targets"])]
+        self.numbers = [t for t in self.targets if t["kind"] == "number"]
+        self.labels = [t for t in self.targets if t["kind"] == "label"]
         self.path = self._file()
         self.examples = self._load()
         self.state = OFF
@@ -197,12 +199,12 @@ class LearnNode(Node):
         if isinstance(previous, LearnNode) and hasattr(previous, "state") and \
                 list(previous.opts["targets"]) == list(self.opts["targets"]):
             self.examples = previous.examples
-            self.state = previous.state if previous.state != TRAINING else OFF
+            self.state = previous.state
             self.take = previous.take
-            self.training, self.trained = previous.training, None
             if previous.training is not None and previous.training.is_alive():
                 self.report("a training was under way during the reload: train again")
-                self.training = None
+            else:             # a finished training not yet collected: its result comes along
+                self.training, self.trained = previous.training, previous.trained
 
     def close(self) -> None:
         if getattr(self, "state", OFF) == RECORDING:
@@ -358,15 +360,12 @@ class LearnNode(Node):
     def _train(self, rows: list[dict[str, Any]]) -> None:
         try:
             x = np.array([row["x"] for row in rows], np.float64).reshape(len(rows), -1)
-            numbers = [t for t in self.targets if t["kind"] == "number"]
-            number_columns = [i for i, t in enumerate(self.targets) if t["kind"] == "number"]
-            label_columns = [i for i, t in enumerate(self.targets) if t["kind"] == "label"]
-            y = np.array([[(row["y"][i] - t["low"]) / (t["high"] - t["low"]) for i, t in zip(number_columns, numbers)]
-                          for row in rows], np.float64).reshape(len(rows), len(numbers))
-            labels = [[str(row["y"][i]) for row in rows] for i in label_columns]
+            y = np.array([[(row["y"][t["column"]] - t["low"]) / (t["high"] - t["low"]) for t in self.numbers]
+                          for row in rows], np.float64).reshape(len(rows), len(self.numbers))
+            labels = [[str(row["y"][t["column"]]) for row in rows] for t in self.labels]
             takes = np.array([row["take"] for row in rows])
             model = self.opts["model"]
-            models = [model.get(t["name"], "auto") for t in numbers] if isinstance(model, dict) else model
+            models = [model.get(t["name"], "auto") for t in self.numbers] if isinstance(model, dict) else model
             self.trained = train(x, y, labels, takes, models)
         except TrainingError as error:
             self.trained = error
@@ -384,10 +383,9 @@ class LearnNode(Node):
             self.smoothed, self.held = None, {}
             self._save()
             parts = [f"{t['name']} {kind} {err:.3f}" for t, kind, err in
-                     zip([t for t in self.targets if t["kind"] == "number"], result.number_models,
-                         result.number_errors)]
+                     zip(self.numbers, result.number_models, result.number_errors)]
             parts += [f"{t['name']} nearest(k={result.neighbours}) {err:.3f}" for t, err in
-                      zip([t for t in self.targets if t["kind"] == "label"], result.label_errors)]
+                      zip(self.labels, result.label_errors)]
             self.report(f"trained on {result.examples} examples in {seconds:.1f} s; cross-validated error: "
                         f"{', '.join(parts)}"
                         + ("; the inputs hardly tell these apart: make the poses more different"
@@ -411,20 +409,17 @@ class LearnNode(Node):
         else:
             self.smoothed += (1.0 - math.exp(-dt_s / tau)) * (numbers - self.smoothed)
         hold_us = int(float(self.param["hold_s"]) * 1e6)
-        number_i = label_i = 0
-        for target in self.targets:
+        for target, fraction in zip(self.numbers, self.smoothed):
             try:
-                if target["kind"] == "number":
-                    fraction = float(self.smoothed[number_i])
-                    number_i += 1
-                    self.store.set(target["key"], target["low"] + fraction * (target["high"] - target["low"]))
-                    continue
-                label = labels[label_i]
-                if self._settled(label_i, label, now, hold_us) and label:
-                    self._write_label(target, label)
-                label_i += 1
+                self.store.set(target["key"], target["low"] + float(fraction) * (target["high"] - target["low"]))
             except ParamError as error:
                 self.report(f"cannot set {target['name']}: {error}")
+        for output, (target, label) in enumerate(zip(self.labels, labels)):
+            if self._settled(output, label, now, hold_us) and label:
+                try:
+                    self._write_label(target, label)
+                except ParamError as error:
+                    self.report(f"cannot set {target['name']}: {error}")
 
     def _settled(self, output: int, label: str, now: int, hold_us: int) -> bool:
         """True once, when a new label has been the answer for hold_us."""
