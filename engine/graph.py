@@ -18,10 +18,12 @@ graph keeps running.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 import traceback
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -36,6 +38,7 @@ from engine.stats import NodeStats
 ENGINE_NODE = "tensorstage"    # OSC commands to the engine itself: /tensorstage/<name>
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 5.0
+BRACE_FILL_S = 0.06     # time for the generators to fill the ring deeper before a reload's opens
 
 
 class Receiver(Protocol):
@@ -509,7 +512,8 @@ class Engine:
         """
         kept = self._kept(patch)
         new_runners = self._build((d for n, d in patch.nodes.items() if n not in kept), patch)
-        self._open_off_main_thread(new_runners.values(), on_this_thread=True)
+        with self._bracing_audio(bool(new_runners)):
+            self._open_off_main_thread(new_runners.values(), on_this_thread=True)
         failed = [r for r in new_runners.values() if r.bypassed]
         if failed:
             # A node that replaces a working one must work too (a mistyped model
@@ -523,6 +527,21 @@ class Engine:
         with self._pending_lock:
             self._pending.append(_PendingSwap(patch, new_runners))
         return True
+
+    @contextmanager
+    def _bracing_audio(self, opening: bool):
+        """Generators fill the speakers' ring deeper while nodes open beside the
+        show, and the opens wait until they have: without it, about one model
+        load in ten emptied the ring at 256 frames (`bench soak`)."""
+        if not (opening and self.context.audio_running):
+            yield
+            return
+        self.context.bracing.set()
+        try:
+            time.sleep(BRACE_FILL_S)
+            yield
+        finally:
+            self.context.bracing.clear()
 
     def _kept(self, patch: Patch) -> set[str]:
         return {name for name, decl in patch.nodes.items()
@@ -667,6 +686,17 @@ class Engine:
         return found
 
 
+def release_freed_memory() -> None:
+    """Hand the pages a replaced node freed (a model's weights and arena) back
+    to the system: glibc keeps them in per-thread arenas otherwise, and an
+    installation's memory then climbs in steps with every swap until every
+    arena holds its largest moment (`bench soak`)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):        # not glibc: nothing to hand back this way
+        pass
+
+
 class Reloads:
     """One worker that prepares reloads in order: each request is a function
     of the running patch (a saved file replaces it; a swap changes one option of
@@ -715,6 +745,7 @@ class Reloads:
                 self._applied.clear()
                 if self.engine.prepare_reload(patch):
                     self._applied.wait(self.APPLY_TIMEOUT_S)
+                    release_freed_memory()
             except PatchError as error:
                 self.engine.events.add(RELOAD, "", "reload rejected, the running patch stays:\n  "
                                        + "\n  ".join(error.problems))

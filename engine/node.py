@@ -151,6 +151,10 @@ class EngineContext:
     audio_running: bool = False  # model thread pools leave a core to the audio when True
     audio_process: bool = True   # the sound devices in their own process ([audio] process)
     audio_realtime: bool = True  # their stream threads at real-time priority ([audio] realtime)
+    # Set while the engine opens nodes beside the running show (a reload or a swap):
+    # a model's load holds Python's interpreter lock for 10-35 ms at a time, so
+    # generators fill the speakers' ring deeper for its duration (docs/BENCHMARKS.md, soak).
+    bracing: threading.Event = field(default_factory=threading.Event)
     # Write another node's parameter ("node/param", value): how a control stream
     # inside the patch drives a parameter (control_map). Raises KeyError if unknown.
     set_param: Callable[[str, Any], Any] = lambda key, value: None

@@ -121,6 +121,9 @@ class Soak:
         self.recoveries: dict[str, float | None] = {}
         self.counts = {"osc_messages": 0, "scene_recalls": 0, "swaps": 0, "reload_edits": 0}
         self.underflows_by_pid: dict[int, int] = {}
+        self.events: list[tuple[float, str]] = []       # (seconds from start, what the traffic did)
+        self.started = time.monotonic()
+        self._cpu_before = psutil.cpu_times()
         self.stopping = threading.Event()
         self.display: subprocess.Popen | None = None
         self.stream: subprocess.Popen | None = None
@@ -203,9 +206,25 @@ class Soak:
             except psutil.Error:
                 pass
             self.underflows_by_pid[pid] = int(answer.get("underflows", 0))
+            row["pid"], row["underflows"] = pid, self.underflows_by_pid[pid]
+            row["underflow_kinds"] = answer.get("underflow_kinds", {})
+        row["steal_pct"] = self.steal_pct()
         row["fps"] = answer.get("fps", {})
         row["disk_mb"] = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file()) / 1e6
         self.samples.append(row)
+
+    def steal_pct(self) -> float:
+        """Share of the machine's time its host gave to others since the last
+        sample (a virtual machine's steal): the engine cannot meet a deadline
+        while it is not running at all."""
+        now = psutil.cpu_times()
+        total = sum(now) - sum(self._cpu_before)
+        stolen = getattr(now, "steal", 0.0) - getattr(self._cpu_before, "steal", 0.0)
+        self._cpu_before = now
+        return round(100 * stolen / total, 2) if total > 0 else 0.0
+
+    def note(self, what: str) -> None:
+        self.events.append((round(time.monotonic() - self.started, 1), what))
 
     # Keeping it busy -------------------------------------------------------------------
     def traffic(self) -> None:
@@ -224,12 +243,14 @@ class Soak:
                 last_scene = now
                 client.send_message("/scene/recall", self.random.choice(["calm", "full"]))
                 self.counts["scene_recalls"] += 1
+                self.note("scene")
             if self.user_patch is None and now - last_swap >= 60:
                 last_swap = now
                 from importlib.resources import files
                 client.send_message("/tensorstage/swap", ["style", str(files("models.style") / swap_to)])
                 swap_to = "style_int8.tflite" if swap_to == "style_fp16.tflite" else "style_fp16.tflite"
                 self.counts["swaps"] += 1
+                self.note("swap")
             if self.user_patch is None and now - last_edit >= 90 and now - started > 30:
                 last_edit = now
                 edits += 1
@@ -238,6 +259,7 @@ class Soak:
                     text += "\n[nodes.broken\n"          # a broken save: the running patch must stay
                 self.patch.write_text(text)
                 self.counts["reload_edits"] += 1
+                self.note("edit")
 
     # Breaking it -------------------------------------------------------------------------
     def inject(self, fault: str) -> float | None:
@@ -280,7 +302,7 @@ class Soak:
         duration = self.minutes * 60
         faults = list(FAULTS) if self.faults else []
         fault_every = duration / (len(faults) + 1) if faults else float("inf")
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         next_fault = started + fault_every
         next_sample = started
         try:
@@ -294,6 +316,7 @@ class Soak:
                 if faults and now >= next_fault:
                     fault = faults.pop(0)
                     progress(f"fault: {fault}")
+                    self.note(f"fault {fault}")
                     self.recoveries[fault] = self.inject(fault)
                     progress(f"fault: {fault} recovered in {self.recoveries[fault]} s")
                     next_fault = time.monotonic() + fault_every
@@ -330,9 +353,34 @@ class Soak:
         figures["disk_used_mb_end"] = self.samples[-1]["disk_mb"] if self.samples else None
         figures["not_up_samples"] = sum(not s["up"] for s in self.samples)
         figures.update(self.counts)
+        figures.update(self.underflow_causes())
         for fault, seconds in self.recoveries.items():
             figures[f"fault_{fault}_recovery_s"] = seconds
         return figures
+
+
+    def underflow_causes(self) -> dict[str, Any]:
+        """Where the underflows happened: for each sampling interval in which
+        the count rose, what the traffic did within it (a swap, an edit, a
+        scene recall, a fault) and the host's steal, so a cause can be named."""
+        rows: list[dict[str, Any]] = []
+        previous: dict[str, Any] | None = None
+        for sample in self.samples:
+            if "underflows" not in sample:
+                continue
+            if previous is not None and sample["pid"] == previous["pid"] and sample["underflows"] > previous["underflows"]:
+                start, end = previous["t_s"], sample["t_s"]
+                kinds = {kind: count - previous["underflow_kinds"].get(kind, 0)
+                         for kind, count in sample["underflow_kinds"].items()
+                         if count > previous["underflow_kinds"].get(kind, 0)}
+                rows.append({"t_s": end, "count": sample["underflows"] - previous["underflows"], "kinds": kinds,
+                             "traffic": sorted({what for t, what in self.events if start - 1 <= t <= end}),
+                             "steal_pct": sample["steal_pct"]})
+            previous = sample
+        steals = sorted(s["steal_pct"] for s in self.samples)
+        return {"underflow_intervals": rows,
+                "steal_pct_median": steals[len(steals) // 2] if steals else None,
+                "steal_pct_max": steals[-1] if steals else None}
 
 
 def main(minutes: float, patch: Path | None, faults: bool, json_path: Path | None) -> int:
@@ -343,9 +391,12 @@ def main(minutes: float, patch: Path | None, faults: bool, json_path: Path | Non
     soak = Soak(minutes, patch, faults)
     print(f"soak: {minutes:g} min{' with faults' if faults else ''}; files in {soak.folder}", file=sys.stderr)
     figures = soak.run(lambda line: print(f"soak: {line}", file=sys.stderr, flush=True))
-    rows = [{"what": key, "value": value} for key, value in figures.items()]
+    rows = [{"what": key, "value": value} for key, value in figures.items() if not isinstance(value, list)]
     print_table(f"soak of {patch or 'the soak patch'} ({minutes:g} min)", rows,
                 [("figure", "what", "{}"), ("value", "value", "{}")])
+    for row in figures["underflow_intervals"]:
+        print(f"soak: {row['count']} underflow(s) by {row['t_s']:.0f} s, kinds {row['kinds']}, "
+              f"traffic {row['traffic'] or 'none'}, host steal {row['steal_pct']} %", file=sys.stderr)
     write_json(json_path, figures)
     failed = [fault for fault, seconds in soak.recoveries.items() if seconds is None]
     if failed:

@@ -81,6 +81,7 @@ def health(engine: Any, started: float, scene: str, restarts: int, process: Proc
         "scene": scene,
         "fps": fps,
         "underflows": int(status.get("xruns", 0)),
+        "underflow_kinds": {kind: int(status.get(f"xruns/{kind}", 0)) for kind in ("ring", "device", "late")},
         "restarts": restarts,
         "audio_restarts": int(status.get("audio/restarts", 0)),
         "errors": sum(int(f["errors"]) for f in nodes.values()),

@@ -28,6 +28,7 @@ from engine.params import BOOL, FLOAT, ParamSpec
 
 
 REPORT_FAILURES_EVERY_US = 60_000_000
+BRACE_S = 0.08        # the longest interpreter-lock hold of a model load measured was 35 ms
 
 
 @register
@@ -35,7 +36,13 @@ class SpeakersSink(Node):
     type_name = "speakers"
     presents = "audio"
     status_figures = (StatusFigure("xruns", "i", "audio output underflows since start (ring, PortAudio's flags "
-                                   "and callbacks later than the device buffer)"),)
+                                   "and callbacks later than the device buffer)"),
+                      # The kinds apart, so a technician can tell a late engine (ring) from
+                      # a late sound server or host (late callbacks) or the device's own flags.
+                      StatusFigure("xruns/ring", "i", "underflows of the ring: the engine fed the device late"),
+                      StatusFigure("xruns/device", "i", "periods PortAudio flagged as underflowing"),
+                      StatusFigure("xruns/late", "i", "device callbacks that came after its buffer ran dry "
+                                   "(the sound server or the machine stalled)"))
     description = "Plays an audio stream on an output device, through speaker safety."
     inputs = (Port("audio", AUDIO),)
     options = {
@@ -58,7 +65,11 @@ class SpeakersSink(Node):
     def open(self) -> None:
         rate, block, channels = self.opts["sample_rate"], self.opts["block"], self.opts["channels"]
         self.host = audio_host(not self.context.audio_process)
-        self.memory = SideMemory(block * (self.opts["buffer_blocks"] + 8), channels, shared=not self.host.in_process)
+        # The ring is kept half of (buffer + 8 blocks) deep; while the engine braces
+        # for a model load beside the show, generators fill it BRACE_S deeper.
+        self.keep_frames = block * (self.opts["buffer_blocks"] + 8) // 2
+        self.brace_frames = self.keep_frames + int(BRACE_S * rate)
+        self.memory = SideMemory(self.brace_frames + self.keep_frames, channels, shared=not self.host.in_process)
         self.ring = self.memory.ring
         self.safety = SpeakerSafety(rate, channels, self.opts["ceiling_db"],
                                     on_feedback=lambda hz: self.report(f"feedback at {hz:.0f} Hz: ducked by 24 dB"))
@@ -140,7 +151,7 @@ class SpeakersSink(Node):
             self._underflows_seen, self._fade_in = self.ring.underflows, False
             self.safety.restart_fade()
         safe = self.safety.process(block, self.param["gain"], self.param["mute"])
-        if self.ring.fill > self.ring.capacity // 2:   # the source runs faster than the device: skip a block
+        if self.ring.fill > self.depth():           # the source runs faster than the device: skip a block
             self.dropped_blocks += 1
         else:
             self.ring.write(safe)
@@ -179,20 +190,24 @@ class SpeakersSink(Node):
     def status(self) -> dict[str, float]:
         figures = {"audio/restarts": audio_process_restarts()}
         if hasattr(self, "ring"):
-            figures["xruns"] = self.xruns
+            figures.update({"xruns": self.xruns, "xruns/ring": self.ring.underflows,
+                            "xruns/device": self.device_underflows, "xruns/late": self.late_callbacks})
         return figures
 
     def frames_wanted(self, lead_frames: int) -> int | None:
-        """The device's demand: frames to add so the ring stays just under half
-        full (where `process` starts skipping blocks), as an engine-clocked
+        """The device's demand: frames to add so the ring stays just under its
+        depth (where `process` starts skipping blocks), as an engine-clocked
         source kept it: measured, a ring held at only 3 blocks lost blocks
         under load at 128 frames (`bench audio`). None until it plays."""
         stream = getattr(self, "device_stream", None)
         if stream is None or not stream.is_open or not self.playing:
             return None
-        block = self.opts["block"]
-        lead = max(lead_frames, self.ring.capacity // 2 - block)
+        lead = max(lead_frames, self.depth() - self.opts["block"])
         return max(0, lead - self.ring.fill)
+
+    def depth(self) -> int:
+        """Frames the ring is kept at: deeper while the engine braces for a stall."""
+        return self.brace_frames if self.context.bracing.is_set() else self.keep_frames
 
     def output_latency_ms(self) -> float:
         return self.latency_ms()

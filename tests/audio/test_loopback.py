@@ -166,3 +166,62 @@ def test_a_generator_plays_the_pitch_a_control_stream_gives_clocked_by_the_devic
     assert result["figures"]["device_clocked"], result
     assert result["figures"]["xruns"] < 20, result                 # loose: bench audio records 0
     assert result["figures"]["latency_ms"] < 100, result             # never queued up ahead
+
+
+BRACED = """
+# A tone clocked by the speakers, and a node whose open takes a while (a model loading).
+[nodes.tone]
+type = "tone"
+params.level_db = -30.0
+
+[nodes.speakers]
+type = "speakers"
+device = "pipewire"
+inputs.audio = "tone.audio"
+
+[nodes.model]
+type = "test_slow_open"
+open_s = 0.3
+label = "{label}"
+inputs.value = "ticks.value"
+
+[nodes.ticks]
+type = "test_ticks"
+"""
+
+
+def brace_during_a_reload() -> dict:
+    eng = Engine(parse_patch(BRACED.format(label="a")), events=EventLog())
+    eng.start()
+    speakers = eng.runners["speakers"].node
+    fills: dict[str, list[int]] = {"before": [], "opening": [], "after": []}
+    try:
+        run_engine(eng, 1.5)
+        for _ in range(50):
+            eng.step(0.01)
+            fills["before"].append(speakers.ring.fill)
+        eng.change_option("model", "label", "b")            # reopens the model node beside the show
+        run_engine(eng, 3, until=lambda: eng.context.bracing.is_set())
+        while eng.context.bracing.is_set():
+            eng.step(0.01)
+            fills["opening"].append(speakers.ring.fill)
+        run_engine(eng, 0.5)
+        for _ in range(50):
+            eng.step(0.01)
+            fills["after"].append(speakers.ring.fill)
+        return {"fills": {k: max(v) if v else 0 for k, v in fills.items()}, "keep": speakers.keep_frames,
+                "xruns": speakers.xruns, "labels": eng.runners["model"].decl.options["label"]}
+    finally:
+        eng.stop()
+
+
+def test_generators_fill_deeper_while_a_reload_opens_a_node_beside_the_sound(pipewire):
+    """A model's load holds Python's interpreter lock for tens of ms: while the
+    engine opens nodes beside the show, the tone runs further ahead of the
+    device, and comes back to its usual depth afterwards."""
+    result = in_child_process(brace_during_a_reload)
+    fills, keep = result["fills"], result["keep"]
+    assert result["labels"] == "b", result
+    assert fills["before"] <= keep, result
+    assert fills["opening"] > keep + 256, result                   # at least a block deeper
+    assert fills["after"] <= keep, result
