@@ -93,6 +93,7 @@ heartbeat_to = ""
 """
 
 SAMPLE_S = 5.0
+CHECKPOINT_S = 300.0
 FAULTS = ("audio", "osc", "engine", "display", "camera")
 RECOVERY_LIMIT_S = 120.0
 
@@ -295,7 +296,9 @@ class Soak:
         return None
 
     # The run ------------------------------------------------------------------------------
-    def run(self, progress: Callable[[str], None]) -> dict[str, Any]:
+    def run(self, progress: Callable[[str], None], checkpoint: Callable[[dict], None] = lambda f: None) -> dict[str, Any]:
+        """The soak; `checkpoint` gets the figures so far every CHECKPOINT_S, so
+        a run cut short (a machine switched off) still leaves its hours."""
         self.start()
         traffic = threading.Thread(target=self.traffic, name="soak-traffic", daemon=True)
         traffic.start()
@@ -305,6 +308,7 @@ class Soak:
         started = self.started = time.monotonic()
         next_fault = started + fault_every
         next_sample = started
+        next_checkpoint = started + CHECKPOINT_S
         try:
             while (now := time.monotonic()) - started < duration:
                 if now >= next_sample:
@@ -313,6 +317,9 @@ class Soak:
                     last = self.samples[-1]
                     progress(f"{(now - started) / 60:5.1f}/{self.minutes:g} min  rss {last.get('rss_mb', 0):.0f} MB"
                              f"  fds {last.get('fds', '-')}  fps {last.get('fps')}")
+                if now >= next_checkpoint:
+                    next_checkpoint += CHECKPOINT_S
+                    checkpoint({**self.figures(), "minutes_run": round((now - started) / 60, 2), "completed": False})
                 if faults and now >= next_fault:
                     fault = faults.pop(0)
                     progress(f"fault: {fault}")
@@ -324,7 +331,7 @@ class Soak:
         finally:
             self.stop()
             traffic.join(5)
-        return self.figures()
+        return {**self.figures(), "minutes_run": round((time.monotonic() - started) / 60, 2), "completed": True}
 
     def figures(self) -> dict[str, Any]:
         warm_up = max(60.0, 0.1 * self.minutes * 60)
@@ -390,7 +397,8 @@ def main(minutes: float, patch: Path | None, faults: bool, json_path: Path | Non
         return 2
     soak = Soak(minutes, patch, faults)
     print(f"soak: {minutes:g} min{' with faults' if faults else ''}; files in {soak.folder}", file=sys.stderr)
-    figures = soak.run(lambda line: print(f"soak: {line}", file=sys.stderr, flush=True))
+    figures = soak.run(lambda line: print(f"soak: {line}", file=sys.stderr, flush=True),
+                       lambda so_far: write_json(json_path, so_far))
     rows = [{"what": key, "value": value} for key, value in figures.items() if not isinstance(value, list)]
     print_table(f"soak of {patch or 'the soak patch'} ({minutes:g} min)", rows,
                 [("figure", "what", "{}"), ("value", "value", "{}")])
