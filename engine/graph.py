@@ -389,6 +389,7 @@ class Engine:
         self.runners: dict[str, NodeRunner] = {}
         self.stop_requested = threading.Event()
         self.stopped = threading.Event()       # every node stopped and closed (files ended)
+        self.resting = False                   # nodes closed by `rest` until `wake`
         self.stop_reason = ""
         self._pending: list[_PendingSwap] = []
         self._pending_lock = threading.Lock()
@@ -425,7 +426,29 @@ class Engine:
             self.stop_reason = reason
         self.stop_requested.set()
         self.reloads.stop()
-        runners = list(self.runners.values())
+        self._stop_runners(list(self.runners.values()), timeout_s)
+        self.stopped.set()
+
+    def rest(self) -> None:
+        """Stop and close every node, keeping the patch, its parameters and its
+        OSC namespace: the schedule's "stop" mode outside opening hours (the
+        camera, the sound device and the models are released). A reload while
+        resting is kept for `wake`, which opens the nodes again. Main thread."""
+        if self.resting:
+            return
+        self.resting = True
+        self._stop_runners(list(self.runners.values()), timeout_s=2.0)
+        self.runners = {}
+        self.events.add(INFO, "", "resting: every node stopped and closed until the show opens again")
+
+    def wake(self) -> None:
+        if not self.resting:
+            return
+        self.resting = False
+        self.start()
+        self.events.add(INFO, "", f"awake: {len(self.runners)} node(s) opened again")
+
+    def _stop_runners(self, runners: list[NodeRunner], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         for runner in runners:                 # every thread told at once, then waited for
             runner.node.stopping.set()
@@ -435,7 +458,6 @@ class Engine:
         for runner in runners:
             if not runner.is_source:
                 runner.close()
-        self.stopped.set()
 
     def request_stop(self, reason: str) -> None:
         """Ask the main loop to stop (a window's quit key, a signal)."""
@@ -510,6 +532,10 @@ class Engine:
         Runs on the reload worker's thread, so slow opens (a model) never stall
         the window; `step` then swaps the wiring on the main thread.
         """
+        if self.resting:                   # nothing to open: `wake` opens the patch as it is then
+            with self._pending_lock:
+                self._pending.append(_PendingSwap(patch, {}))
+            return True
         kept = self._kept(patch)
         new_runners = self._build((d for n, d in patch.nodes.items() if n not in kept), patch)
         with self._bracing_audio(bool(new_runners)):
@@ -548,6 +574,16 @@ class Engine:
                 if name in self.runners and self.runners[name].decl.same_instance(decl)}
 
     def _apply(self, swap: _PendingSwap) -> None:
+        if self.resting:
+            for runner in swap.new_runners.values():     # prepared before the rest began
+                runner.close()
+            self._tell_audio(swap.patch)
+            self.store.define(swap.patch.param_specs())
+            self.store.scenes = dict(swap.patch.scenes)
+            self.patch = swap.patch
+            self.events.add(RELOAD, "", f"reloaded {swap.patch.path or swap.patch.name} while resting: "
+                                        "it opens when the show does")
+            return
         patch, kept = swap.patch, self._kept(swap.patch)
         self._open_main_thread(swap.new_runners.values())
         removed = [r for n, r in self.runners.items() if n not in kept]

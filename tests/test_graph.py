@@ -269,3 +269,27 @@ def test_the_watcher_survives_any_file_content_and_reloads_the_next_good_one(run
         assert wait_for(eng, lambda: eng.runners["ticks"].decl.options["label"] == "c"), eng.events.messages()
     finally:
         watcher.stop()
+
+
+def test_a_resting_engine_closes_its_nodes_keeps_its_parameters_and_wakes_with_a_reload_made_meanwhile(running, tmp_path):
+    """The schedule's stop mode: closed hours release every node; a parameter
+    written and a file saved meanwhile are what opens at the next opening."""
+    path = tmp_path / "show.toml"
+    write(path, chain(label="a"))
+    eng = running("", path)
+    run_for(eng, 0.3)
+    out = eng.runners["out"]
+    eng.rest()
+    assert eng.resting and not eng.runners and out.node.stopping.is_set()
+    received = len(RECEIVED["out"])
+    eng.store.set("slow/delay_ms", 1.0, fade_s=0)                   # an OSC write while closed
+    write(path, chain(label="b"))                                   # a save while closed
+    eng.reload(load_patch(path))
+    assert wait_for(eng, lambda: eng.patch.nodes["ticks"].options["label"] == "b")
+    run_for(eng, 0.2)
+    assert len(RECEIVED["out"]) == received                        # nothing runs
+    eng.wake()
+    assert not eng.resting and eng.runners["ticks"].decl.options["label"] == "b"
+    assert wait_for(eng, lambda: len(RECEIVED["out"]) > received + 10)
+    assert eng.store.target("slow/delay_ms") == 1.0
+    assert any("resting" in m for m in eng.events.messages())

@@ -10,6 +10,9 @@
 
 Outside the hours the show is blacked out and silenced (every window's
 `blackout`, every speaker's `mute`); at opening both come back as they were.
+With `closed = "stop"` the nodes are stopped and closed instead (the camera,
+the sound device and the models released; the window closes) and opened
+again at opening, the process, its parameters and its OSC staying up.
 `/tensorstage/schedule 1|0` opens or closes by hand until the next scheduled
 change. Times are wall-clock times of the zone: on the night clocks go
 forward a time that does not exist happens when the clock jumps past it, and
@@ -25,7 +28,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-KEYS = ("timezone", "daily", *DAYS, "scenes")
+KEYS = ("timezone", "daily", *DAYS, "scenes", "closed")
+CLOSED_MODES = ("blackout", "stop")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 OPEN, CLOSE, SCENE = "open", "close", "scene"
@@ -83,6 +87,10 @@ class Schedule:
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             problems.append(("timezone", f"unknown time zone {zone_name!r} (an IANA name: Europe/Berlin)"))
             self.zone = timezone.utc
+        self.closed = spec.get("closed", "blackout")
+        if self.closed not in CLOSED_MODES:
+            problems.append(("closed", f'expected "blackout" (the show stays loaded, dark and silent) or "stop" '
+                                       f'(its nodes close: camera, sound device and models released), got {self.closed!r}'))
         daily = _spans(spec["daily"], "daily", problems) if "daily" in spec else None
         self.hours: list[list[tuple[int, int]] | None] = [
             _spans(spec[day], day, problems) if day in spec else daily for day in DAYS]
@@ -208,6 +216,7 @@ class Scheduler:
         if self.engine.patch.schedule is not self._spec:      # a reload changed the hours
             self._spec = self.engine.patch.schedule
             self.schedule = Schedule(self._spec or {})
+            self.open = None                                   # applied again: the closed mode may differ
         now = self.now()
         changes = self.schedule.changes(self._last, now)
         self._last = now
@@ -229,18 +238,29 @@ class Scheduler:
 
     def _apply(self, open_now: bool, why: str) -> None:
         from engine.ops.logs import LOG
-        store = self.engine.store
-        keys = self._targets("blackout") + self._targets("mute")
-        if open_now:
-            for key in keys:
-                store.set(key, self._kept.pop(key, False))
-        else:
-            for key in keys:
-                if self.open is not False:
-                    self._kept[key] = store.target(key)
-                store.set(key, True)
+        stop_mode = self.schedule.closed == "stop"
+        if open_now or not stop_mode:
+            self.engine.wake()                 # nothing to do unless it rests
+        self._blackout(not open_now and not stop_mode)
+        if not open_now and stop_mode:
+            self.engine.rest()
         self.open = open_now
         upcoming = self.schedule.next_change(self.now())
         following = f"; next: {upcoming.kind} at {upcoming.at.astimezone(self.schedule.zone):%a %H:%M %Z}" \
             if upcoming else ""
-        LOG.info("schedule: %s %s%s", "open" if open_now else "closed (blackout and silence)", why, following)
+        closed = "closed (nodes stopped)" if stop_mode else "closed (blackout and silence)"
+        LOG.info("schedule: %s %s%s", "open" if open_now else closed, why, following)
+
+    def _blackout(self, on: bool) -> None:
+        """Every window's blackout and every speaker's mute on, or back to what they were."""
+        store = self.engine.store
+        if on:
+            for key in self._targets("blackout") + self._targets("mute"):
+                if key not in self._kept:
+                    self._kept[key] = store.target(key)
+                store.set(key, True)
+        else:
+            for key, value in list(self._kept.items()):
+                if key in store.specs:
+                    store.set(key, value)
+            self._kept.clear()

@@ -87,8 +87,10 @@ def fake_engine(schedule: dict) -> SimpleNamespace:
     speakers = SimpleNamespace(node_class=SimpleNamespace(params={"mute": None, "gain": None}))
     store = ParamStore()
     store.define({"screen/blackout": ParamSpec(BOOL, False, ""), "sound/mute": ParamSpec(BOOL, False, "")})
+    calls: list[str] = []
     return SimpleNamespace(patch=SimpleNamespace(schedule=schedule, nodes={"screen": window, "sound": speakers}),
-                           store=store)
+                           store=store, calls=calls, rest=lambda: calls.append("rest"),
+                           wake=lambda: calls.append("wake"))
 
 
 def test_the_scheduler_blacks_out_silences_restores_and_takes_an_override_until_the_next_change():
@@ -120,9 +122,35 @@ def test_the_scheduler_blacks_out_silences_restores_and_takes_an_override_until_
     assert scheduler.override is None and scheduler.open and recalled == ["morning"] * 3
 
 
-def test_a_running_engine_follows_its_schedule_and_the_osc_override(tmp_path):
+def test_in_stop_mode_the_nodes_rest_while_closed_and_a_reload_to_blackout_mode_wakes_them():
+    clock = [utc(2026, 12, 8, 16, 59, 58)]          # Tuesday 17:59:58 in Berlin
+    engine = fake_engine({"timezone": "Europe/Berlin", "daily": "10:00-18:00", "closed": "stop"})
+    scheduler = Scheduler(engine, lambda scene: None, now=lambda: clock[0])
+    scheduler.start()
+    assert scheduler.open and engine.calls[-1] == "wake"
+    clock[0] += timedelta(seconds=3)
+    scheduler.tick()
+    assert scheduler.open is False and engine.calls[-1] == "rest"
+    assert engine.store.target("screen/blackout") is False          # nothing blacked out: nothing runs
+    engine.patch.schedule = {"timezone": "Europe/Berlin", "daily": "10:00-18:00"}   # saved: blackout mode
+    scheduler.tick()
+    assert engine.calls[-1] == "wake" and engine.store.target("screen/blackout") is True
+    clock[0] = utc(2026, 12, 9, 9, 0, 1)            # opening: the blackout lifts
+    scheduler.tick()
+    assert scheduler.open and engine.store.target("screen/blackout") is False
+
+
+def test_the_closed_mode_is_checked():
+    with pytest.raises(ScheduleError) as error:
+        Schedule({"daily": "10:00-18:00", "closed": "off"})
+    assert error.value.problems[0][0] == "closed" and "stop" in error.value.problems[0][1]
+
+
+@pytest.mark.parametrize("mode", ["blackout", "stop"])
+def test_a_running_engine_follows_its_schedule_and_the_osc_override(tmp_path, mode):
     patch = tmp_path / "show.toml"
-    patch.write_text((REPO / "patches" / "default.toml").read_text() + '\n[schedule]\ndaily = "closed"\n')
+    patch.write_text((REPO / "patches" / "default.toml").read_text()
+                     + f'\n[schedule]\ndaily = "closed"\nclosed = "{mode}"\n')
     port = free_udp_port()
     run = subprocess.Popen([sys.executable, "-m", "engine", "run", str(patch), "--headless", "--quiet",
                             "--osc-in", str(port), "--output-dir", str(tmp_path / "out"),
@@ -140,15 +168,19 @@ def test_a_running_engine_follows_its_schedule_and_the_osc_override(tmp_path):
                 time.sleep(0.3)
 
     try:
-        assert health()["schedule_open"] is False
+        closed = health()
+        assert closed["schedule_open"] is False and closed["up"] is True, closed
+        assert (closed["fps"] == {}) == (mode == "stop"), closed          # stop mode: no node runs
         from pythonosc.udp_client import SimpleUDPClient
         SimpleUDPClient("127.0.0.1", port).send_message("/tensorstage/schedule", 1.0)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not health()["schedule_open"]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (health()["schedule_open"] and health()["fps"]):
             time.sleep(0.3)
-        assert health()["schedule_open"] is True
+        opened = health()
+        assert opened["schedule_open"] is True and opened["fps"], opened
     finally:
         run.terminate()
         _, err = run.communicate(timeout=20)
-    assert "schedule: closed (blackout and silence) at start" in err
+    what = "nodes stopped" if mode == "stop" else "blackout and silence"
+    assert f"schedule: closed ({what}) at start" in err
     assert "schedule: open by hand (OSC)" in err
