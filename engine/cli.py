@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--osc-out", metavar="HOST:PORT", action="append",
                      help="send control streams and the heartbeat here (repeatable)")
     run.add_argument("--no-osc", action="store_true", help="do not listen for OSC")
+    run.add_argument("--midi-learn", metavar="TARGET",
+                     help="map the first MIDI control moved onto TARGET (node.param or scene:NAME) and save it "
+                          "in the patch (as /NODE/learn TARGET to a midi node)")
     run.add_argument("--kiosk", action="store_true",
                      help="an installation's window: fullscreen, no cursor, no screen blanking, quit keys and "
                           "the close button ignored (stop: type quit in the window within 3 s, or a signal)")
@@ -320,6 +323,12 @@ def _run_logged(args, early, console, path, folder, log_file) -> int:
         console.say(f"started in {started - opening:.1f} s")
         if scheduler:
             scheduler.start()
+        if args.midi_learn:
+            midi_nodes = [name for name, runner in engine.runners.items() if runner.decl.type == "midi"]
+            for name in midi_nodes:
+                engine.command(name, "learn", (args.midi_learn,))
+            if not midi_nodes:
+                console.say("--midi-learn: this patch has no midi node to learn with")
         watchdog.ready(f"playing {patch.name}")
         last_status = 0.0
         while not engine.stop_requested.is_set():

@@ -40,7 +40,20 @@ def list_devices() -> dict[str, Any]:
         "audio_problem": audio_problem,
         "display_problem": problem,
         "monitors": monitors() if problem is None else [],
+        **midi_inputs(),
     }
+
+
+def midi_inputs() -> dict[str, Any]:
+    """MIDI input ports (the midi node's `device` is part of one's name)."""
+    from engine.midi.ports import MidiSystemDown, MidiUnavailable, chosen_api, input_names
+    api = chosen_api("auto") or "native"
+    try:
+        return {"midi": input_names(), "midi_problem": None, "midi_api": api}
+    except MidiUnavailable as missing:
+        return {"midi": [], "midi_problem": str(missing), "midi_api": ""}
+    except MidiSystemDown as down:
+        return {"midi": [], "midi_problem": str(down), "midi_api": api}
 
 
 def describe_devices(found: dict[str, Any]) -> str:
@@ -55,6 +68,12 @@ def describe_devices(found: dict[str, Any]) -> str:
     for d in found["audio"]:
         lines.append(f"  [{d['index']}] {d['name']} ({d['api']}): {d['inputs']} in, {d['outputs']} out, "
                      f"{d['sample_rate']:g} Hz{'  (default)' if d['default'] else ''}")
+    lines.append(f"MIDI inputs ({found['midi_api'] or 'none'}):")
+    if found["midi_problem"]:
+        lines.append(f"  none: {found['midi_problem']}")
+    else:
+        lines += [f"  {name}" for name in found["midi"]] or \
+            ["  none found (a controller plugged in shows here; on Linux without /dev/snd/seq, a JACK server is needed)"]
     lines.append("Displays:")
     if found["display_problem"]:
         lines.append(f"  {found['display_problem']}: windows record to a file instead")

@@ -452,9 +452,11 @@ class _Validator:
         for decl in nodes.values():
             for key, option in decl.node_class.options.items():
                 value = decl.options.get(key) if option.refers_to == "param" else None
-                # One parameter, or a list of them (the learn node's targets).
+                # One parameter, a list of them (the learn node's targets), or a
+                # list of tables that name one each in `param` (a MIDI map).
                 named = [(key, value)] if not isinstance(value, list) else \
-                    [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+                    [(f"{key}[{i}].param", v.get("param")) if isinstance(v, dict) else (f"{key}[{i}]", v)
+                     for i, v in enumerate(value)]
                 for where, target in named:
                     if not isinstance(target, str) or target.count(".") != 1:
                         continue                   # its own check_options reported it

@@ -384,8 +384,12 @@ class Soak:
                              "traffic": sorted({what for t, what in self.events if start - 1 <= t <= end}),
                              "steal_pct": sample["steal_pct"]})
             previous = sample
+        # The window's samples more than 1 % off 30 fps, with what happened around them.
+        dips = [{"t_s": s["t_s"], "fps": s["fps"]["screen"], "steal_pct": s["steal_pct"],
+                 "traffic": sorted({what for t, what in self.events if s["t_s"] - SAMPLE_S - 1 <= t <= s["t_s"]})}
+                for s in self.samples if "screen" in s["fps"] and abs(s["fps"]["screen"] - 30) > 0.3]
         steals = sorted(s["steal_pct"] for s in self.samples)
-        return {"underflow_intervals": rows,
+        return {"underflow_intervals": rows, "screen_fps_dips": dips,
                 "steal_pct_median": steals[len(steals) // 2] if steals else None,
                 "steal_pct_max": steals[-1] if steals else None}
 
