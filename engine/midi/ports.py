@@ -89,6 +89,11 @@ class InputPort:
             return                                   # a broken or partial message: nothing to do with it
         self._callback(message)
 
+    def present(self, name: str) -> bool:
+        """Whether the port is still among the machine's (asked through this
+        client: no new one every look)."""
+        return name in self._port.get_ports()
+
     def close(self) -> None:
         self._port.cancel_callback()
         self._port.close_port()

@@ -140,8 +140,7 @@ class MidiSource(Node):
         if time.monotonic() < self.next_look:
             return
         self.next_look = time.monotonic() + LOOK_S
-        from engine.midi import ports
-        if self.port_name not in ports.input_names(self.opts["api"]):
+        if not self.port.present(self.port_name):
             raise ControllerGone(f"MIDI input {self.port_name!r} is gone")
 
     # Running -------------------------------------------------------------------------
