@@ -102,3 +102,15 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for(eng, condition, timeout: float = 5.0) -> bool:
+    """Step a running engine (its main thread's share) until `condition()`
+    holds (True) or `timeout` passes (False)."""
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        eng.step(0.01)
+        if condition():
+            return True
+    return False

@@ -9,6 +9,7 @@ import engine.graph
 from engine.events import EventLog
 from engine.graph import Engine, PatchWatcher
 from engine.patch import load_patch, parse_patch
+from tests.conftest import wait_for
 from tests.nodes_for_tests import OPENED, RECEIVED
 
 CHAIN = """
@@ -131,15 +132,6 @@ inputs.value = "dev.value"
     assert OPENED["dev"] == 4
     assert len(RECEIVED["out"]) > 5
     assert eng.snapshot()["dev"]["errors"] == 3
-
-
-def wait_for(eng: Engine, condition, timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        eng.step(0.01)
-        if condition():
-            return True
-    return False
 
 
 def write(path: Path, text: str) -> None:

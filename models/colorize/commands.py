@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.common import checkpoint
+
 
 def register(trainers, evals) -> None:
     train = trainers.add_parser("colorize", help="the colorization network on the train-split photos, "
                                                  "with simulated colour hints")
-    train.add_argument("--out", type=Path, default=Path("colorize-run"),
-                       help="folder for checkpoints, preview.jpg and colorize.keras (resumes if present)")
-    train.add_argument("--time-budget", type=float, default=45.0, metavar="MIN",
-                       help="minutes of training, counted across resumes (default 45)")
-    train.add_argument("--steps", type=int, help="stop after this many steps instead")
-    train.add_argument("--batch", type=int, default=16)
+    checkpoint.add_run_options(train, "colorize-run", "preview.jpg and colorize.keras", 45.0, 16)
     train.add_argument("--crop", type=int, default=128, choices=(128, 256), help="cached crop size to train on")
     train.add_argument("--widths", default="24,48,96", help="network widths at 1/2, 1/4 and 1/8 size")
     train.set_defaults(func=_train)

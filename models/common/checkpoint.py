@@ -59,6 +59,26 @@ def resume(trainer, family: str, expected: dict, defaults: dict | None = None) -
     trainer.progress(f"{family}: resumed at step {saved['step']} ({saved['elapsed_s'] / 60:.1f} min trained)")
 
 
+def add_run_options(parser, out: str, writes: str, minutes: float, batch: int) -> None:
+    """The options every family's `train` command has: the run folder (resumed
+    when present), the time budget, a step limit and the batch."""
+    parser.add_argument("--out", type=Path, default=Path(out),
+                        help=f"folder for checkpoints, {writes} (resumes if present)")
+    parser.add_argument("--time-budget", type=float, default=minutes, metavar="MIN",
+                        help=f"minutes of training, counted across resumes (default {minutes:g})")
+    parser.add_argument("--steps", type=int, help="stop after this many steps instead")
+    parser.add_argument("--batch", type=int, default=batch)
+
+
+def card_training(trainer, data: str, loss: str, **window) -> dict:
+    """A model card's "training" entry: what the family says of its data, loss
+    and window, and the figures every family's state keeps."""
+    state = trainer.state
+    return {"data": data, "loss": loss, "steps": state["step"], "batch": trainer.settings.batch, **window,
+            "minutes": round(state["elapsed_s"] / 60, 1), "final_loss": state["loss"],
+            "validation_loss": state.get("validation_loss"), "machine": "2 CPU cores"}
+
+
 def cosine_rate(base: float, done: float) -> float:
     """Cosine decay over the budget (`done` 0..1) to 5 % of the start: big steps
     while the picture forms, small ones to settle its detail."""

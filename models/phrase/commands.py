@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.common import checkpoint
+
 
 def register(trainers, evals) -> None:
     train = trainers.add_parser("phrase", help="the phrase RNN on the rendered tunes' pitch and loudness "
                                                "(train split)")
-    train.add_argument("--out", type=Path, default=Path("phrase-run"),
-                       help="folder for checkpoints, preview.wav and phrase.keras/.tflite (resumes if present)")
-    train.add_argument("--time-budget", type=float, default=20.0, metavar="MIN",
-                       help="minutes of training, counted across resumes (default 20)")
-    train.add_argument("--steps", type=int, help="stop after this many steps instead")
-    train.add_argument("--batch", type=int, default=32)
+    checkpoint.add_run_options(train, "phrase-run", "preview.wav and phrase.keras/.tflite", 20.0, 32)
     train.add_argument("--units", type=int, default=256, help="GRU units")
     train.set_defaults(func=_train)
     evaluate = evals.add_parser("phrase", help="likelihood against a Markov chain, key kept, pitch and interval "

@@ -141,14 +141,11 @@ def write_artifacts(trainer: Trainer) -> dict:
                   f"{phrase.LOUDNESS_STEPS} steps of {phrase.LOUDNESS_STEP_DB:g} dB from {phrase.LOUDNESS_FLOOR_DB:g} dB",
         "units": trainer.settings.units,
         "parameters": int(trainer.model.count_params()),
-        "training": {
-            "data": f"{trainer.state['melodies']} FluidR3 renderings (train split) of public-domain tunes, "
-                    "transposed -5..+6 semitones at random",
-            "loss": "cross-entropy of the next frame's pitch and loudness tokens (nats per frame)",
-            "steps": trainer.state["step"], "batch": trainer.settings.batch, "window_s": WINDOW * phrase.FRAME_S,
-            "minutes": round(trainer.state["elapsed_s"] / 60, 1), "final_loss": trainer.state["loss"],
-            "validation_loss": trainer.state.get("validation_loss"), "machine": "2 CPU cores",
-        },
+        "training": checkpoint.card_training(
+            trainer, f"{trainer.state['melodies']} FluidR3 renderings (train split) of public-domain tunes, "
+                     "transposed -5..+6 semitones at random",
+            "cross-entropy of the next frame's pitch and loudness tokens (nats per frame)",
+            window_s=WINDOW * phrase.FRAME_S),
         "files": {"float32": path.name, "keras": "phrase.keras"},
     }
     (out / "phrase.json").write_text(json.dumps(card, indent=2) + "\n")

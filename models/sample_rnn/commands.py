@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.common import checkpoint
+
 
 def register(trainers, evals) -> None:
     train = trainers.add_parser("sample-rnn", help="the sample-level RNN on the generated textures (rain, wind, "
                                                    "drone, fire)")
-    train.add_argument("--out", type=Path, default=Path("sample-rnn-run"),
-                       help="folder for checkpoints, preview.wav and sample_rnn.npz/.keras (resumes if present)")
-    train.add_argument("--time-budget", type=float, default=80.0, metavar="MIN",
-                       help="minutes of training, counted across resumes (default 80)")
-    train.add_argument("--steps", type=int, help="stop after this many steps instead")
-    train.add_argument("--batch", type=int, default=32)
+    checkpoint.add_run_options(train, "sample-rnn-run", "preview.wav and sample_rnn.npz/.keras", 80.0, 32)
     train.add_argument("--units", type=int, default=256, help="GRU units")
     train.add_argument("--hidden", type=int, default=128, help="units of the layer before the logits")
     train.add_argument("--clips", type=int, default=12, help="10 s training clips per texture (default 12)")

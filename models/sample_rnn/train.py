@@ -138,14 +138,10 @@ def write_artifacts(trainer: Trainer) -> dict:
         "rate_hz": rnn.RATE,
         "units": s.units, "hidden": s.hidden,
         "parameters": int(trainer.model.count_params()),
-        "training": {
-            "data": f"{s.clips} x 10 s per texture from the project's own generators (models/sample_rnn/"
-                    "textures.py, train split seeds)",
-            "loss": "cross-entropy of the excitation's mu-law bin (nats per sample)",
-            "steps": trainer.state["step"], "batch": s.batch, "window_samples": WINDOW,
-            "minutes": round(trainer.state["elapsed_s"] / 60, 1), "final_loss": trainer.state["loss"],
-            "validation_loss": trainer.state.get("validation_loss"), "machine": "2 CPU cores",
-        },
+        "training": checkpoint.card_training(
+            trainer, f"{s.clips} x 10 s per texture from the project's own generators (models/sample_rnn/"
+                     "textures.py, train split seeds)",
+            "cross-entropy of the excitation's mu-law bin (nats per sample)", window_samples=WINDOW),
         "files": {"weights": path.name, "keras": "sample_rnn.keras"},
     }
     (out / "sample_rnn.json").write_text(json.dumps(card, indent=2) + "\n")

@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.common import checkpoint
+
 
 def register(trainers, evals) -> None:
     train_style = trainers.add_parser("style", help="a multi-style network distilled from the Magenta teacher")
     train_style.add_argument("--style", action="append", required=True, metavar="IMG",
                              help="a style: image file, manifest id (opencv-doc/starry_night.jpg) or "
                                   "generated:mosaic / generated:ink_waves; repeat for each style")
-    train_style.add_argument("--out", type=Path, default=Path("style-run"),
-                             help="folder for checkpoints, preview.jpg and style.keras (resumes if present)")
-    train_style.add_argument("--time-budget", type=float, default=45.0, metavar="MIN",
-                             help="minutes of training, counted across resumes (default 45)")
-    train_style.add_argument("--steps", type=int, help="stop after this many steps instead")
-    train_style.add_argument("--batch", type=int, default=6)
+    checkpoint.add_run_options(train_style, "style-run", "preview.jpg and style.keras", 45.0, 6)
     train_style.add_argument("--crop", type=int, default=128, help="training window in pixels")
     train_style.add_argument("--channels", default="16,32,64",
                              help="network widths at 1/2, 1/4 and 1/8 size (default 16,32,64: 1.2 GFLOP at 256)")

@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.common import checkpoint
+
 
 def register(trainers, evals) -> None:
     train = trainers.add_parser("timbre", help="the timbre-transfer network on the rendered tunes' training split")
     train.add_argument("--instrument", action="append", dest="instruments", metavar="NAME",
                        help="an instrument to learn (repeat; default violin, flute, cello); "
                             "render them first with `tensorstage data audio --instruments ...`")
-    train.add_argument("--out", type=Path, default=Path("timbre-run"),
-                       help="folder for checkpoints, preview.wav and timbre.keras/.tflite (resumes if present)")
-    train.add_argument("--time-budget", type=float, default=30.0, metavar="MIN",
-                       help="minutes of training, counted across resumes (default 30)")
-    train.add_argument("--steps", type=int, help="stop after this many steps instead")
-    train.add_argument("--batch", type=int, default=16)
+    checkpoint.add_run_options(train, "timbre-run", "preview.wav and timbre.keras/.tflite", 30.0, 16)
     train.add_argument("--units", type=int, default=256, help="GRU units")
     train.add_argument("--limit", type=int, help="use only this many renderings per split (a quick try)")
     train.set_defaults(func=_train)

@@ -181,14 +181,10 @@ def write_artifacts(trainer: Trainer) -> dict:
                   f"(linear, 0..{analysis.TOP_HZ:g} Hz)]",
         "units": trainer.settings.units,
         "parameters": int(trainer.model.count_params()),
-        "training": {
-            "data": f"{trainer.state['renderings']} FluidR3 renderings (train split) of public-domain tunes",
-            "loss": "L1 on log harmonic amplitudes, overall amplitude and noise band gains (-80 dB floor), "
-                    "targets measured from the renderings at the score's f0",
-            "steps": trainer.state["step"], "batch": trainer.settings.batch, "window_s": WINDOW_FRAMES * 0.005,
-            "minutes": round(trainer.state["elapsed_s"] / 60, 1), "final_loss": trainer.state["loss"],
-            "validation_loss": trainer.state.get("validation_loss"), "machine": "2 CPU cores",
-        },
+        "training": checkpoint.card_training(
+            trainer, f"{trainer.state['renderings']} FluidR3 renderings (train split) of public-domain tunes",
+            "L1 on log harmonic amplitudes, overall amplitude and noise band gains (-80 dB floor), "
+            "targets measured from the renderings at the score's f0", window_s=WINDOW_FRAMES * 0.005),
         "files": {"float32": path.name, "keras": "timbre.keras"},
     }
     (out / "timbre.json").write_text(json.dumps(card, indent=2) + "\n")

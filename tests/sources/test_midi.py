@@ -15,7 +15,7 @@ import pytest
 from engine.events import EventLog
 from engine.graph import Engine, PatchWatcher
 from engine.patch import load_patch, parse_patch
-from tests.conftest import in_child_process, require
+from tests.conftest import in_child_process, require, wait_for
 from tests.nodes_for_tests import RECEIVED
 
 PORT = "ts-test-desk"
@@ -107,15 +107,6 @@ class Desk:
         del self.port
 
 
-def run_until(eng: Engine, condition, seconds: float = 10.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        eng.step(0.01)
-        if condition():
-            return True
-    return False
-
-
 def listening(eng: Engine) -> int:
     return sum("listening to" in m for m in eng.events.messages())
 
@@ -131,42 +122,42 @@ def test_a_controller_drives_parameters_scenes_and_notes_learns_a_control_and_co
     watcher.start()
     frequency = lambda: eng.store.target("tone/frequency")      # noqa: E731
     try:
-        assert run_until(eng, lambda: listening(eng) == 1), eng.events.messages()
+        assert wait_for(eng, lambda: listening(eng) == 1, 10), eng.events.messages()
         time.sleep(0.2)                                          # JACK connects at its next cycle
         desk.cc(16, 127)
-        assert run_until(eng, lambda: abs(frequency() - 880) < 1e-3), (frequency(), eng.events.messages())
+        assert wait_for(eng, lambda: abs(frequency() - 880) < 1e-3, 10), (frequency(), eng.events.messages())
         desk.cc(16, 0)
-        assert run_until(eng, lambda: abs(frequency() - 110) < 1e-3)
+        assert wait_for(eng, lambda: abs(frequency() - 110) < 1e-3, 10)
         desk.note(36)                                            # the pad: scene "low"
-        assert run_until(eng, lambda: frequency() == 220.0)
+        assert wait_for(eng, lambda: frequency() == 220.0, 10)
         desk.note(69)
-        assert run_until(eng, lambda: RECEIVED.get("played") and abs(RECEIVED["played"][-1][0].value - 440) < 0.01)
+        assert wait_for(eng, lambda: RECEIVED.get("played") and abs(RECEIVED["played"][-1][0].value - 440) < 0.01, 10)
 
         desk.clock(2, 120.0)                                     # two beats of MIDI clock at 120 bpm
-        assert run_until(eng, lambda: RECEIVED.get("beat") and RECEIVED["beat"][-1][0].value[1] == 2.0)
+        assert wait_for(eng, lambda: RECEIVED.get("beat") and RECEIVED["beat"][-1][0].value[1] == 2.0, 10)
         bpm, beats, phase = RECEIVED["beat"][-1][0].value
         assert 110 < bpm < 130 and phase == 0.0, (bpm, beats, phase)
 
         # MIDI learn: the next control moved drives the level, and lands in the file.
         eng.command("desk", "learn", ("tone.level_db",))
-        assert run_until(eng, lambda: any("move a control" in m for m in eng.events.messages()))
+        assert wait_for(eng, lambda: any("move a control" in m for m in eng.events.messages()), 10)
         desk.cc(21, 127, channel=3)
         low, high = eng.store.specs["tone/level_db"].range
-        assert run_until(eng, lambda: eng.store.target("tone/level_db") == high), eng.events.messages()
+        assert wait_for(eng, lambda: eng.store.target("tone/level_db") == high, 10), eng.events.messages()
         assert "cc = 21" in path.read_text() and 'param = "tone.level_db"' in path.read_text()
-        assert run_until(eng, lambda: listening(eng) == 2), eng.events.messages()     # reloaded: a new node
+        assert wait_for(eng, lambda: listening(eng) == 2, 10), eng.events.messages()     # reloaded: a new node
         time.sleep(0.2)
         desk.cc(21, 0, channel=3)                                # the reloaded node has it from the file
-        assert run_until(eng, lambda: eng.store.target("tone/level_db") == low), eng.events.messages()
+        assert wait_for(eng, lambda: eng.store.target("tone/level_db") == low, 10), eng.events.messages()
 
         # Unplugged and plugged in again: found again, as a camera is.
         desk.unplug()
-        assert run_until(eng, lambda: any("is gone" in m for m in eng.events.messages()), 10)
+        assert wait_for(eng, lambda: any("is gone" in m for m in eng.events.messages()), 10)
         desk = Desk()
-        assert run_until(eng, lambda: listening(eng) == 3, 15), eng.events.messages()
+        assert wait_for(eng, lambda: listening(eng) == 3, 15), eng.events.messages()
         time.sleep(0.2)
         desk.cc(16, 127)
-        assert run_until(eng, lambda: abs(frequency() - 880) < 1e-3), eng.events.messages()
+        assert wait_for(eng, lambda: abs(frequency() - 880) < 1e-3, 10), eng.events.messages()
         assert eng.status()["midi/messages"] >= 1
     finally:
         watcher.stop()
