@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--width", type=int, default=640)
     video.add_argument("--height", type=int, default=480)
     video.add_argument("--fps", type=float, default=30.0, help="rate of the test pattern")
+    video.add_argument("--ndi-seconds", type=float, default=8.0,
+                       help="length of each NDI row (720p, 1080p; 0 leaves them out; needs cyndilib)")
     video.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     video.set_defaults(func=_bench_video)
     osc_bench = benches.add_parser("osc", help="video latency while another process floods the OSC server")
@@ -448,7 +450,7 @@ def _osc_list(args: argparse.Namespace) -> int:
 
 def _bench_video(args: argparse.Namespace) -> int:
     from engine.bench.video import main as bench_video
-    return bench_video(args.seconds, args.slow_ms, args.width, args.height, args.fps, args.json)
+    return bench_video(args.seconds, args.slow_ms, args.width, args.height, args.fps, args.json, args.ndi_seconds)
 
 
 def _bench_osc(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ frame's glass-to-glass latency (resolution: one grab interval, about 1 ms).
 
 Two patches: a pass-through, and one with a node slower than a frame (a stall
 of `--slow-ms`), which must lower the frame rate without letting latency grow.
+Then, where cyndilib is installed, the NDI rows (engine/bench/ndi.py): the
+latency and CPU that NDI out and in add, at 720p and 1080p.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ def summarize(name: str, grabber: WindowGrabber, nodes: dict[str, dict[str, Any]
     return result
 
 
-def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, json_path: Path | None) -> int:
+def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, json_path: Path | None,
+         ndi_seconds: float = 8.0) -> int:
     try:
         import mss  # noqa: F401 - read here so a missing one is said before anything starts
     except ImportError:
@@ -164,6 +167,7 @@ def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, js
         print(f"bench video: {width}x{height} test pattern at {fps:g} fps into a window on "
               f"{os.environ['DISPLAY']}, {seconds:g} s per scenario; slow = a {slow_ms:g} ms node")
         results = [run_in_fresh_process(run_scenario, name, text, seconds) for name, text in scenarios]
+        ndi_results = _ndi_rows(fps, ndi_seconds)
     finally:
         if private is not None:
             private.terminate()
@@ -171,10 +175,30 @@ def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, js
         ("scenario", "scenario", "{}"), ("fps", "fps", "{:.1f}"), ("p50 ms", "p50_ms", "{:.1f}"),
         ("p95 ms", "p95_ms", "{:.1f}"), ("growth ms", "growth_ms", "{:+.1f}"), ("dropped", "dropped", "{}"),
         ("frames seen", "frames_seen", "{}"), ("decoded", "decoded_fraction", "{:.0%}")])
-    figures: dict[str, Any] = {"seconds": seconds, "slow_node_ms": slow_ms, "width": width, "height": height,
+    if ndi_results:
+        print_table("NDI out and back in on this machine (added latency from pixels, ms; CPU of both ends)",
+                    ndi_results, [
+                        ("scenario", "scenario", "{}"), ("fps", "fps", "{:.1f}"), ("p50 ms", "p50_ms", "{:.1f}"),
+                        ("p95 ms", "p95_ms", "{:.1f}"), ("CPU ms/frame", "cpu_ms_per_frame", "{:.2f}"),
+                        ("send ms", "send_p50_ms", "{:.2f}"), ("frames", "frames", "{}")])
+    results += ndi_results
+    figures: dict[str, Any] = {"seconds": seconds, "ndi_seconds": ndi_seconds if ndi_results else None, "slow_node_ms": slow_ms, "width": width, "height": height,
                                "source_fps": fps}
     for result in results:
         name = result["scenario"]
         figures.update({f"{name}_{key}": value for key, value in result.items() if key != "scenario"})
     write_json(json_path, figures)
     return 0
+
+
+def _ndi_rows(fps: float, seconds: float) -> list[dict[str, Any]]:
+    if seconds <= 0:
+        return []
+    try:
+        import cyndilib  # noqa: F401 - read here so a missing one is said, not failed on
+    except ImportError:
+        from engine.ndi import INSTALL_HINT
+        print(f"NDI rows skipped: cyndilib is not installed; {INSTALL_HINT}")
+        return []
+    from engine.bench.ndi import rows
+    return rows([(1280, 720), (1920, 1080)], fps, seconds)

@@ -1,0 +1,130 @@
+"""NDI with the real runtime (cyndilib's wheel carries it): an engine's
+output sent as an NDI source and received back by name on the same machine,
+latency read from the timestamp the test pattern burns into its pixels; a
+source that is not there yet is found when it appears; and without cyndilib
+the nodes say so once while the show runs on.
+
+This machine runs no mDNS daemon, so the nodes ask 127.0.0.1 directly
+(`ips`), as a performer would for a machine on another subnet."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from engine import ndi, timecode
+from engine.events import EventLog
+from engine.graph import Engine
+from engine.patch import parse_patch
+from tests.conftest import require, wait_for
+from tests.nodes_for_tests import RECEIVED
+
+SENDER = """
+# The ruler: its engine time burned into every frame.
+[nodes.pattern]
+type = "test_pattern"
+width = 320
+height = 240
+fps = 30
+
+# The picture out as an NDI source.
+[nodes.out]
+type = "ndi_out"
+name = "{name}"
+ips = "127.0.0.1"
+inputs.video = "pattern.video"
+"""
+
+RECEIVER = """
+# An NDI source on this machine, by part of its name.
+[nodes.feed]
+type = "ndi"
+source = "{name}"
+ips = "127.0.0.1"
+find_s = 0.5
+
+# What came in.
+[nodes.got]
+type = "test_collect"
+inputs.value = "feed.video"
+"""
+
+
+@pytest.fixture
+def cyndilib():
+    try:
+        import cyndilib as module
+    except ImportError:
+        module = None
+    require(module is not None, f"cyndilib ({ndi.INSTALL_HINT})")
+    return module
+
+
+def unique(name: str) -> str:
+    return f"ts-test-{name}-{os.getpid()}"
+
+
+def test_a_show_sent_as_ndi_comes_back_by_name_with_its_timestamps(cyndilib):
+    name = unique("loop")
+    eng = Engine(parse_patch(SENDER.format(name=name) + RECEIVER.format(name=name)), events=EventLog())
+    eng.start()
+    try:
+        assert wait_for(eng, lambda: len(RECEIVED.get("got", [])) >= 45, 20), eng.events.recent
+        sent = eng.runners["out"].node.status()
+    finally:
+        eng.stop()
+    frames = RECEIVED["got"][5:]
+    assert all(p.value.shape == (240, 320, 3) and p.value.dtype == np.uint8 for p, _ in frames)
+    stamps = [(timecode.read(p.value), arrived) for p, arrived in frames]
+    latencies_ms = [((arrived - ts) & ((1 << timecode.DATA_BITS) - 1)) / 1000
+                    for ts, arrived in stamps if ts is not None]
+    # NDI's compression keeps the burned timestamp readable, and each arrives once, later than it left.
+    assert len(latencies_ms) >= 0.9 * len(frames)
+    assert len({ts for ts, _ in stamps}) == len(stamps)
+    assert 0 < np.median(latencies_ms) < 1000
+    assert sent["ndi/frames_out"] >= 45 and sent["ndi/receivers"] >= 1
+
+
+def test_a_source_that_is_not_there_yet_is_taken_when_it_appears(cyndilib):
+    name = unique("late")
+    receiver = Engine(parse_patch(RECEIVER.format(name=name)), events=EventLog())
+    receiver.start()
+    sender = None
+    try:
+        assert wait_for(receiver, lambda: any("no NDI source named like" in e.message
+                                              for e in receiver.events.recent), 10)
+        assert not RECEIVED.get("got")
+        sender = Engine(parse_patch(SENDER.format(name=name)), events=EventLog())
+        sender.start()
+        assert wait_for(receiver, lambda: len(RECEIVED.get("got", [])) >= 10, 20), receiver.events.recent
+        # The sender stops: the source is lost after its timeout, and taken again when it returns.
+        sender.stop()
+        feed = receiver.runners["feed"].stats
+        assert wait_for(receiver, lambda: "sent nothing" in feed.last_error, 10), feed.last_error
+        before = len(RECEIVED["got"])
+        sender = Engine(parse_patch(SENDER.format(name=name)), events=EventLog())
+        sender.start()
+        assert wait_for(receiver, lambda: len(RECEIVED["got"]) >= before + 10, 20), receiver.events.recent
+    finally:
+        receiver.stop()
+        if sender is not None:
+            sender.stop()
+
+
+def test_without_cyndilib_both_nodes_say_so_once_and_the_show_runs(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cyndilib", None)       # import cyndilib raises ImportError
+    monkeypatch.setattr(ndi, "_loaded", {})
+    name = unique("absent")
+    eng = Engine(parse_patch(SENDER.format(name=name) + RECEIVER.format(name=name).replace(
+        'inputs.value = "feed.video"', 'inputs.value = "pattern.video"')), events=EventLog())
+    eng.start()
+    try:
+        assert wait_for(eng, lambda: len(RECEIVED.get("got", [])) >= 20, 10)
+    finally:
+        eng.stop()
+    said = [e.message for e in eng.events.recent if ndi.INSTALL_HINT in e.message]
+    assert len(said) == 2, said
+    assert {"out", "feed"} == {e.node for e in eng.events.recent if ndi.INSTALL_HINT in e.message}
