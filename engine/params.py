@@ -106,6 +106,8 @@ class _Ramp:
     dur_us: int
 
     def value_at(self, t_us: int) -> Any:
+        if t_us < self.t0_us:
+            return self.start            # a change waiting for its time (a recall on the next bar)
         if self.dur_us <= 0 or t_us >= self.t0_us + self.dur_us:
             return self.target
         fraction = max(0.0, (t_us - self.t0_us) / self.dur_us)
@@ -139,6 +141,9 @@ class ParamStore:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     version: int = 0     # goes up on every change: what a cached view of the values (OSCQuery) checks
     last_scene: str = ""  # the scene recalled last, by any path (OSC, schedule, a learned mapping)
+    # When a scene recall takes effect (engine µs; None: at once): a Link node
+    # sets this so recalls from any path land on the next beat or bar.
+    recall_at: Callable[[], int | None] | None = field(default=None, repr=False, compare=False)
 
     def define(self, specs: dict[str, ParamSpec]) -> None:
         """Install the parameters of a (re)loaded patch.
@@ -166,19 +171,20 @@ class ParamStore:
         self.specs = dict(specs)
         self._ramps = ramps
 
-    def set(self, key: str, value: Any, fade_s: float | None = None) -> WriteResult:
+    def set(self, key: str, value: Any, fade_s: float | None = None, at_us: int | None = None) -> WriteResult:
         """Write a new target. Floats glide there over the parameter's smoothing
-        time (or `fade_s`); other types change at once."""
+        time (or `fade_s`); other types change at once. From `at_us` (engine
+        time) if that is later than now: the value holds until then."""
         _check_fade(fade_s)
         with self._lock:
             spec = self._spec(key)
             coerced, clamped = spec.coerce(value)
-            now = self.clock()
+            now = self.clock() if at_us is None else max(self.clock(), at_us)
             seconds = spec.smoothing_s if fade_s is None else fade_s
             if spec.type == FLOAT and seconds > 0:
                 ramp = _Ramp(self._ramps[key].value_at(now), coerced, now, int(seconds * 1e6))
             else:
-                ramp = _Ramp(coerced, coerced, now, 0)
+                ramp = _Ramp(self._ramps[key].value_at(now), coerced, now, 0)
             self._ramps[key] = ramp
             self.version += 1
             return WriteResult(key, coerced, clamped)
@@ -207,9 +213,10 @@ class ParamStore:
                 known = ", ".join(sorted(self.scenes)) or "none"
                 raise ParamError(f"no scene {scene!r}; scenes are: {known}") from None
             self.last_scene = scene
+            at_us = self.recall_at() if self.recall_at is not None else None
             for key, value in values.items():
                 try:
-                    self.set(key, value, fade_s)
+                    self.set(key, value, fade_s, at_us)
                 except ParamError:
                     pass             # a parameter a reload removed: the rest of the scene still applies
 

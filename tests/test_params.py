@@ -97,6 +97,22 @@ def test_scenes_recall_with_a_fade_and_store_current_values(store, clock):
         store.recall("bright")
 
 
+def test_a_quantized_recall_holds_every_value_until_its_time_then_fades(store, clock):
+    store.scenes["dark"] = {"fx/gain": 0.0, "fx/steps": 2}
+    store.recall_at = lambda: clock() + 300_000          # the next bar, 0.3 s away
+    store.recall("dark", fade_s=1.0)
+    clock.advance(0.29)
+    assert (store.value("fx/gain"), store.value("fx/steps")) == (1.0, 4)
+    clock.advance(0.01)
+    assert store.value("fx/steps") == 2
+    clock.advance(0.5)
+    assert store.value("fx/gain") == pytest.approx(0.5)
+    store.recall_at = lambda: None                       # on a boundary now: at once
+    store.scenes["bright"] = {"fx/steps": 7}
+    store.recall("bright")
+    assert store.value("fx/steps") == 7
+
+
 def test_redefining_keeps_values_unless_the_default_changed(store):
     store.set("fx/gain", 1.5, fade_s=0)
     store.set("fx/steps", 7)
