@@ -442,7 +442,7 @@ def _osc_list(args: argparse.Namespace) -> int:
         rows.append((entry.address, entry.direction, entry.type_tag, entry.range_text, default,
                      spec.unit if spec else "", entry.description))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    print(f"OSC address space of {path} (in: tensorstage listens; out: tensorstage sends)")
+    print(f"OSC address space of engine {patch.name!r}, {path} (in: tensorstage listens; out: tensorstage sends)")
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
     return 0

@@ -116,8 +116,9 @@ class OscBridge:
 
     def _start_query(self, host: str, port: int) -> None:
         try:
+            # Named after the patch, so a tool browsing two engines tells them apart.
             self.query = OscQueryServer(self.addresses, self.engine.store, host, port, port, health=self.health,
-                                        allow=self.config.allow,
+                                        name=f"tensorstage {self.engine.patch.name}", allow=self.config.allow,
                                         status=lambda: {a: list(v) for a, v in self.status_messages()})
         except OSError as error:
             self.engine.events.add(ERROR, "osc", f"OSCQuery cannot listen on {host}:{port} ({error.strerror})")
