@@ -41,7 +41,17 @@ def list_devices() -> dict[str, Any]:
         "display_problem": problem,
         "monitors": monitors() if problem is None else [],
         **midi_inputs(),
+        **ndi_sources(),
     }
+
+
+def ndi_sources(search_s: float = 1.0) -> dict[str, Any]:
+    """NDI sources seen within `search_s` (the ndi node's `source` is part of one's name)."""
+    from engine.ndi import NdiUnavailable, source_names
+    try:
+        return {"ndi": source_names(search_s), "ndi_problem": None}
+    except NdiUnavailable as missing:
+        return {"ndi": [], "ndi_problem": str(missing)}
 
 
 def midi_inputs() -> dict[str, Any]:
@@ -74,6 +84,12 @@ def describe_devices(found: dict[str, Any]) -> str:
     else:
         lines += [f"  {name}" for name in found["midi"]] or \
             ["  none found (a controller plugged in shows here; on Linux without /dev/snd/seq, a JACK server is needed)"]
+    lines.append("NDI sources:")
+    if found["ndi_problem"]:
+        lines.append(f"  none: {found['ndi_problem']}")
+    else:
+        lines += [f"  {name}" for name in found["ndi"]] or \
+            ["  none seen in 1 s (on Linux NDI discovery needs avahi-daemon, or the node's ips)"]
     lines.append("Displays:")
     if found["display_problem"]:
         lines.append(f"  {found['display_problem']}: windows record to a file instead")

@@ -17,8 +17,10 @@ def devices(tmp_path, env=None):
 def test_devices_lists_every_kind_of_device_and_says_why_one_is_missing(tmp_path):
     text, found = devices(tmp_path, env={"PATH": "/usr/bin:/bin"})
     headings = [line for line in text.splitlines() if not line.startswith(" ")]
-    assert [h.split(" (")[0] for h in headings] == ["Cameras:", "Audio devices", "MIDI inputs", "Displays:"]
+    assert [h.split(" (")[0] for h in headings] == ["Cameras:", "Audio devices", "MIDI inputs", "NDI sources:",
+                                                     "Displays:"]
     assert isinstance(found["midi"], list) and (found["midi"] or found["midi_problem"] or "none found" in text)
+    assert "NDI sources:" in text and isinstance(found["ndi"], list)
     assert found["display_problem"] == "no display: DISPLAY is not set"
     assert "no display: DISPLAY is not set: windows record to a file instead" in text
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from engine import ndi
 from engine.node import Node, Option, Port, StatusFigure, register
-from engine.packet import AUDIO, VIDEO, Packet
+from engine.packet import AUDIO, VIDEO, AudioFormat, Packet
 
 
 @register
@@ -46,6 +46,11 @@ class NdiOutSink(Node):
     }
     status_figures = (StatusFigure("ndi/frames_out", "i", "frames sent as NDI since start"),
                       StatusFigure("ndi/receivers", "i", "NDI receivers connected to this engine's outputs"))
+
+    @classmethod
+    def port_format(cls, options: dict, port: Port, is_input: bool) -> AudioFormat | None:
+        # Any channel count comes in (mono is copied to each channel sent); any block.
+        return AudioFormat(options["sample_rate"]) if port.type == AUDIO else None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

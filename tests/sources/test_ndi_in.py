@@ -128,3 +128,54 @@ def test_without_cyndilib_both_nodes_say_so_once_and_the_show_runs(monkeypatch):
     said = [e.message for e in eng.events.recent if ndi.INSTALL_HINT in e.message]
     assert len(said) == 2, said
     assert {"out", "feed"} == {e.node for e in eng.events.recent if ndi.INSTALL_HINT in e.message}
+
+
+SOUND = """
+# A 440 Hz tone beside the picture.
+[nodes.tone]
+type = "tone"
+params.frequency = 440.0
+params.level_db = -6.0
+"""
+
+
+def test_the_sound_goes_out_with_the_picture(cyndilib):
+    """ndi_out with audio connected, received by a plain NDI receiver (as
+    TouchDesigner's NDI In would): a 440 Hz tone arrives."""
+    name = unique("sound")
+    text = SENDER.format(name=name).replace('inputs.video = "pattern.video"',
+                                            'inputs.video = "pattern.video"\ninputs.audio = "tone.audio"') + SOUND
+    eng = Engine(parse_patch(text), events=EventLog())
+    eng.start()
+    finder = receiver = None
+    try:
+        assert wait_for(eng, lambda: eng.runners["out"].node.frames > 5, 10)
+        finder = cyndilib.Finder()
+        finder.open()
+        finder.wait_for_sources(5)
+        assert wait_for(eng, lambda: any(name in n for n in finder.get_source_names()), 10), \
+            finder.get_source_names()
+        source = next(s for s in finder if name in s.name)
+        receiver = cyndilib.Receiver()
+        sound = cyndilib.AudioFrameSync()
+        receiver.frame_sync.set_audio_frame(sound)
+        receiver.set_source(source)
+        got: list[np.ndarray] = []
+
+        def take() -> bool:
+            # The frame synchroniser hands out silence until the stream's audio has settled in.
+            if receiver.frame_sync.audio_samples_available() > 0:
+                receiver.frame_sync.capture_available_audio()
+                got[:] = [np.array(sound.get_array()[0, -16384:], copy=True)]
+            return bool(got) and len(got[0]) == 16384 and np.abs(got[0]).max() > 0.1
+        assert wait_for(eng, take, 20), [np.abs(a).max() for a in got]
+    finally:
+        if receiver is not None:
+            receiver.disconnect()
+        if finder is not None:
+            finder.close()
+        eng.stop()
+    samples, rate = got[0], sound.sample_rate
+    assert rate == 48000
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(16384)))
+    assert abs(np.argmax(spectrum) * rate / 16384 - 440.0) < 6.0
