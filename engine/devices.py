@@ -78,21 +78,21 @@ def describe_devices(found: dict[str, Any]) -> str:
     for d in found["audio"]:
         lines.append(f"  [{d['index']}] {d['name']} ({d['api']}): {d['inputs']} in, {d['outputs']} out, "
                      f"{d['sample_rate']:g} Hz{'  (default)' if d['default'] else ''}")
-    lines.append(f"MIDI inputs ({found['midi_api'] or 'none'}):")
-    if found["midi_problem"]:
-        lines.append(f"  none: {found['midi_problem']}")
-    else:
-        lines += [f"  {name}" for name in found["midi"]] or \
-            ["  none found (a controller plugged in shows here; on Linux without /dev/snd/seq, a JACK server is needed)"]
-    lines.append("NDI sources:")
-    if found["ndi_problem"]:
-        lines.append(f"  none: {found['ndi_problem']}")
-    else:
-        lines += [f"  {name}" for name in found["ndi"]] or \
-            ["  none seen in 1 s (on Linux NDI discovery needs avahi-daemon, or the node's ips)"]
+    lines += _names(f"MIDI inputs ({found['midi_api'] or 'none'}):", found["midi"], found["midi_problem"],
+                    "none found (a controller plugged in shows here; on Linux without /dev/snd/seq, "
+                    "a JACK server is needed)")
+    lines += _names("NDI sources:", found["ndi"], found["ndi_problem"],
+                    "none seen in 1 s (on Linux NDI discovery needs avahi-daemon, or the node's ips)")
     lines.append("Displays:")
     if found["display_problem"]:
         lines.append(f"  {found['display_problem']}: windows record to a file instead")
     else:
         lines += [f"  {m}" for m in found["monitors"]] or ["  a display is reachable (monitors unknown)"]
     return "\n".join(lines)
+
+
+def _names(heading: str, names: list[str], problem: str | None, empty: str) -> list[str]:
+    """A heading and one line a name, or why there are none."""
+    if problem:
+        return [heading, f"  none: {problem}"]
+    return [heading] + ([f"  {name}" for name in names] or [f"  {empty}"])

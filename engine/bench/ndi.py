@@ -95,7 +95,8 @@ def run_loop(width: int, height: int, fps: float, seconds: float, through_ndi: b
     finally:
         engine.stop()
     latencies = np.array([((arrived - ts) & MASK) / 1000 for ts, arrived in arrivals if ts is not None])
-    return {"frames": len(arrivals), "fps": len(arrivals) / seconds, "cpu_ms_per_frame": 1000 * cpu / max(1, len(arrivals)),
+    return {"frames": len(arrivals), "fps": len(arrivals) / seconds,
+            "cpu_ms_per_frame": 1000 * cpu / max(1, len(arrivals)),
             "p50_ms": float(np.percentile(latencies, 50)) if len(latencies) else None,
             "p95_ms": float(np.percentile(latencies, 95)) if len(latencies) else None,
             "send_p50_ms": send_ms}

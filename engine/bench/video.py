@@ -182,7 +182,8 @@ def main(seconds: float, slow_ms: float, width: int, height: int, fps: float, js
                         ("p95 ms", "p95_ms", "{:.1f}"), ("CPU ms/frame", "cpu_ms_per_frame", "{:.2f}"),
                         ("send ms", "send_p50_ms", "{:.2f}"), ("frames", "frames", "{}")])
     results += ndi_results
-    figures: dict[str, Any] = {"seconds": seconds, "ndi_seconds": ndi_seconds if ndi_results else None, "slow_node_ms": slow_ms, "width": width, "height": height,
+    figures: dict[str, Any] = {"seconds": seconds, "ndi_seconds": ndi_seconds if ndi_results else None,
+                               "slow_node_ms": slow_ms, "width": width, "height": height,
                                "source_fps": fps}
     for result in results:
         name = result["scenario"]
