@@ -20,13 +20,16 @@ class Stabilizer:
     new input: strokes then move with the scene instead of shimmering. Where the
     warped previous input does not match the new one (a cut, something that
     appeared, a wrong flow), the new painting is taken as it is, so nothing
-    ghosts. `amount` 0 is off; 1 keeps up to 85 % of the carried painting.
+    ghosts. `amount` 0 is off; 1 keeps up to `max_keep` of the carried
+    painting (85 % for style's strokes, which should still move a little; more
+    for colour, which should only change with the picture).
     """
 
     MISMATCH = 16.0       # input difference (0..255, local mean) at which nothing is kept
     CUT = 10.0            # ... and its mean over the frame above which it is a new shot
 
-    def __init__(self) -> None:
+    def __init__(self, max_keep: float = 0.85) -> None:
+        self.max_keep = max_keep
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.previous_in: np.ndarray | None = None
         self.previous_gray: np.ndarray | None = None
@@ -51,7 +54,7 @@ class Stabilizer:
                                     borderMode=cv2.BORDER_REPLICATE)
             mismatch = cv2.blur(cv2.absdiff(new_in, carried_in).mean(axis=-1).astype(np.float32), (5, 5))
             if float(mismatch.mean()) < self.CUT:
-                keep = (0.85 * amount) * np.clip(1.0 - mismatch / self.MISMATCH, 0.0, 1.0)[..., None]
+                keep = (self.max_keep * amount) * np.clip(1.0 - mismatch / self.MISMATCH, 0.0, 1.0)[..., None]
                 blended = new_out.astype(np.float32) + keep * (carried_out.astype(np.float32) - new_out)
                 out = (blended + 0.5).astype(np.uint8)
         self.previous_in, self.previous_gray, self.previous_out = new_in, gray, out

@@ -12,7 +12,10 @@ def register(trainers, evals) -> None:
     train = trainers.add_parser("colorize", help="the colorization network on the train-split photos, "
                                                  "with simulated colour hints")
     checkpoint.add_run_options(train, "colorize-run", "preview.jpg and colorize.keras", 45.0, 16)
-    train.add_argument("--crop", type=int, default=128, choices=(128, 256), help="cached crop size to train on")
+    train.add_argument("--crop", type=int, default=128, help="crop size to train on (a multiple of 8)")
+    train.add_argument("--rebalance", type=float, default=0.3,
+                       help="1 plain Huber loss, 0 fully inverse-frequency colour weights (Zhang et al. 2016's lambda)")
+    train.add_argument("--threads", type=int, help="CPU threads for training (default: all)")
     train.add_argument("--widths", default="24,48,96", help="network widths at 1/2, 1/4 and 1/8 size")
     train.set_defaults(func=_train)
     evaluate = evals.add_parser("colorize", help="PSNR against grey and Levin et al. on held-out photos, "
@@ -28,7 +31,8 @@ def register(trainers, evals) -> None:
 def _train(args: argparse.Namespace) -> int:
     from models.colorize.train import Settings, main
     settings = Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
-                        batch=args.batch, crop=args.crop, widths=tuple(int(w) for w in args.widths.split(",")))
+                        batch=args.batch, crop=args.crop, widths=tuple(int(w) for w in args.widths.split(",")),
+                        rebalance=args.rebalance, threads=args.threads)
     return main(settings)
 
 

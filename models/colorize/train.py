@@ -1,8 +1,11 @@
 """Training the colorization network on the photo manifest's train split.
 
 Plan for two cores:
-- the cached 128 px training crops (`tensorstage data prepare`) are turned into
-  Lab once, in memory; steps flip them at random;
+- the train-split photos are read once and kept in memory at 384 px on the
+  short side; each step cuts fresh crops from them at random places and scales
+  (a third to the whole of the short side) and flips them. The first model
+  trained on 1,488 fixed crops and learned them by heart: 26.0 dB on its
+  training photos, 17.9 on held-out ones, below the grey image's 19.1;
 - hints are simulated as in Zhang et al. 2017: half the time none (automatic
   colorization), else a geometric number (mean 8) of small squares (1 to 9 px)
   carrying the mean true colour of the square;
@@ -43,12 +46,49 @@ class Settings:
     crop: int = 128                  # a multiple of 8
     learning_rate: float = 2e-3
     widths: tuple[int, int, int] = (24, 48, 96)
-    rebalance: float = 0.3           # 0: plain Huber; 1: fully inverse-frequency weights (0.5: below grey PSNR)
+    rebalance: float = 0.3           # lambda of Zhang et al. 2016: 1 plain Huber, 0 fully inverse-frequency
+    weight_decay: float = 1e-4       # AdamW: against learning 31 photos by heart
+    photo_side: int = 384            # the photos' short side in memory
     checkpoint_every_s: float = 60.0
-    crops_per_image: int = 48        # when the crops are not cached yet
     seed: int = 0
     packages: list[str] | None = None
     threads: int | None = None
+
+
+def train_photos(side: int, packages=None) -> list[np.ndarray]:
+    """The manifest's train-split photos with trainable licences (of these
+    `packages` only, if given), RGB, resized to `side` px on the short side."""
+    import cv2
+
+    from models.common import data
+    entries = data.select(data.read_manifest(), split="train", kind="photo", trainable_only=True)
+    if packages:
+        entries = [e for e in entries if e.package in packages]
+    if not entries:
+        raise data.DataError("no train-split photos on this machine: "
+                             + data.install_hint(packages or ["opencv-doc", "scikit-image"]))
+    photos = []
+    for entry in entries:
+        rgb = data.load_rgb(data.resolve(entry))
+        scale = side / min(rgb.shape[:2])
+        photos.append(cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
+                                 interpolation=cv2.INTER_AREA))
+    return photos
+
+
+def random_crops(photos: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` square crops from random photos, each a third to all of the short
+    side, resized to `size`, flipped half the time."""
+    import cv2
+    out = np.empty((count, size, size, 3), np.uint8)
+    for i in range(count):
+        photo = photos[int(rng.integers(len(photos)))]
+        h, w = photo.shape[:2]
+        side = int(min(h, w) * rng.uniform(1 / 3, 1.0))
+        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        crop = cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
+        out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
+    return out
 
 
 def lab_crops(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +109,8 @@ def colour_weights(ab_small: np.ndarray, rebalance: float) -> np.ndarray:
     index = np.clip(((ab_small + 1) / 2 * BINS).astype(int), 0, BINS - 1)
     counts = np.bincount(index[..., 0].ravel() * BINS + index[..., 1].ravel(), minlength=BINS * BINS)
     p = counts / counts.sum()
-    weights = 1.0 / ((1 - rebalance) * p + rebalance / (BINS * BINS))
+    mixed = (1 - rebalance) * p + rebalance / (BINS * BINS)
+    weights = np.where(mixed > 0, 1.0 / np.maximum(mixed, 1e-12), 0.0)     # at 0, unseen bins count 0
     weights /= (weights * p).sum()
     return weights.reshape(BINS, BINS).astype(np.float32)
 
@@ -96,27 +137,24 @@ class Trainer:
         import tensorflow as tf
 
         from models.colorize import network
-        from models.common import data
 
         self.tf, self.keras, self.settings, self.progress = tf, keras, settings, progress
         if settings.threads:
             tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
         settings.out_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            crops = np.asarray(data.load_crops("train", settings.crop))
-        except data.DataError:
-            progress(f"colorize: caching {settings.crop} px crops of the training photos first")
-            data.prepare((settings.crop,), settings.crops_per_image, packages=settings.packages)
-            crops = np.asarray(data.load_crops("train", settings.crop))
-        self.lightness, self.ab = lab_crops(crops)
+        self.photos = train_photos(settings.photo_side, settings.packages)
+        self.rng = np.random.default_rng(settings.seed)
+        # The colour statistics for the rebalancing weights, and the preview's crops.
+        sample = random_crops(self.photos, settings.crop, 512, np.random.default_rng(settings.seed + 1))
+        self.lightness, self.ab = lab_crops(sample)
         self.weights = colour_weights(quarter(self.ab), settings.rebalance)
-        progress(f"colorize: {len(crops)} training crops of {settings.crop} px")
+        progress(f"colorize: {len(self.photos)} training photos, random {settings.crop} px crops")
         self.model = network.build(widths=tuple(settings.widths))
-        self.optimizer = keras.optimizers.Adam(settings.learning_rate)
+        self.optimizer = keras.optimizers.AdamW(settings.learning_rate, weight_decay=settings.weight_decay)
         self.optimizer.build(self.model.trainable_variables)
         self.state = {"step": 0, "elapsed_s": 0.0, "loss": None, "widths": list(settings.widths),
-                      "crops": int(len(crops))}
-        self.rng = np.random.default_rng(settings.seed)
+                      "photos": len(self.photos)}
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
         self._resume()
 
@@ -139,10 +177,7 @@ class Trainer:
 
     def batch(self):
         s = self.settings
-        idx = self.rng.integers(0, len(self.ab), s.batch)
-        lightness, ab = self.lightness[idx].copy(), self.ab[idx].copy()
-        flip = self.rng.random(s.batch) < 0.5
-        lightness[flip], ab[flip] = lightness[flip, :, ::-1], ab[flip, :, ::-1]
+        lightness, ab = lab_crops(random_crops(self.photos, s.crop, s.batch, self.rng))
         hints = simulate_hints(ab, self.rng)
         truth = quarter(ab)
         index = np.clip(((truth + 1) / 2 * BINS).astype(int), 0, BINS - 1)
@@ -200,12 +235,13 @@ def write_artifacts(trainer: Trainer, size: int = 256) -> dict:
         "widths": list(trainer.settings.widths),
         "parameters": int(trainer.model.count_params()),
         "training": {
-            "data": f"{trainer.state['crops']} random {trainer.settings.crop} px crops of the manifest's "
-                    "train-split photos (trainable licences only), random flips",
+            "data": f"random {trainer.settings.crop} px crops (a third to all of the short side, flipped) "
+                    f"cut at each step from the manifest's {trainer.state['photos']} train-split photos "
+                    f"(trainable licences only) at {trainer.settings.photo_side} px",
             "hints": f"none {int(NO_HINTS * 100)} % of the time, else a geometric number (mean "
                      f"{MEAN_HINTS:g}) of 1-9 px squares of the true mean colour",
             "loss": f"Huber on ab at 1/4 size, class-rebalanced over {BINS}x{BINS} ab bins "
-                    f"(rebalance {trainer.settings.rebalance})",
+                    f"(rebalance {trainer.settings.rebalance}); AdamW, weight decay {trainer.settings.weight_decay}",
             "steps": trainer.state["step"], "batch": trainer.settings.batch,
             "minutes": round(trainer.state["elapsed_s"] / 60, 1), "final_loss": trainer.state["loss"],
             "machine": "2 CPU cores",

@@ -17,11 +17,16 @@ def paths(out_dir: Path) -> tuple[Path, Path, Path]:
 
 
 def save(out_dir: Path, model, optimizer, state: dict) -> None:
+    """Each file is written beside its place and renamed over it, so a run
+    killed while saving keeps its previous checkpoint whole (a kill during a
+    direct write once left a 22 kB weights file that would not load)."""
     weights, optimizer_file, state_file = paths(out_dir)
-    model.save_weights(weights)
+    model.save_weights(out_dir / "checkpoint.tmp.weights.h5")
+    os.replace(out_dir / "checkpoint.tmp.weights.h5", weights)
     np.savez(optimizer_file.with_suffix(".tmp.npz"), **{str(i): v.numpy() for i, v in enumerate(optimizer.variables)})
     os.replace(optimizer_file.with_suffix(".tmp.npz"), optimizer_file)
-    state_file.write_text(json.dumps(state, indent=1))
+    state_file.with_suffix(".tmp").write_text(json.dumps(state, indent=1))
+    os.replace(state_file.with_suffix(".tmp"), state_file)
 
 
 def saved_state(out_dir: Path) -> dict | None:

@@ -57,6 +57,26 @@ def test_the_frames_lightness_is_kept_at_any_size_and_hints_change_the_colour(ti
     assert message.startswith("[colorize] colorize_int8.tflite: 64 px, litert, 1 thread(s); loaded in")
 
 
+def test_a_palette_paints_the_frame_from_its_colours_and_status_counts_hints_and_colours(tiny_model):
+    picture = frame()
+    with NodeHarness("colorize", options={"path": str(tiny_model), "threads": 1}, name="colorize") as node:
+        node.set_param("stabilize", 0.0, fade_s=0)
+        plain = node.feed(video=Packet(picture, 1))["video"].value
+        node.node.post_command("palette", (0.0, 0.3, 1.0, 1.0, 0.5, 0.0))       # blue and orange
+        painted = node.feed(video=Packet(picture, 2))["video"].value
+        lab = cv2.cvtColor(painted, cv2.COLOR_BGR2Lab).astype(int) - 128
+        plain_lab = cv2.cvtColor(plain, cv2.COLOR_BGR2Lab).astype(int) - 128
+        # blue has b < 0, orange b > 0 and a > 0: every part takes one of them, strongly
+        assert np.abs(lab[..., 2]).mean() > 2 * np.abs(plain_lab[..., 2]).mean() + 5
+        assert node.node.status() == {"colorize/hints": 0, "colorize/palette_colours": 2}
+        node.node.post_command("hint", (0.5, 0.5, 1.0, 0.0, 0.0))
+        node.feed(video=Packet(picture, 3))
+        assert node.node.status() == {"colorize/hints": 1, "colorize/palette_colours": 2}
+        node.node.post_command("clear", ())
+        assert np.array_equal(node.feed(video=Packet(picture, 4))["video"].value, plain)
+        assert node.node.status() == {"colorize/hints": 0, "colorize/palette_colours": 0}
+
+
 def test_a_model_of_another_family_is_refused_naming_the_file():
     from engine.processors.style import SHIPPED
     style = SHIPPED.with_name("style_int8.tflite")

@@ -42,7 +42,7 @@ def test_tiny_training_checkpoints_resumes_exports_and_runs(tmp_path, monkeypatc
     from models.colorize.train import Settings, Trainer
 
     monkeypatch.setenv("TENSORSTAGE_DATA_CACHE", str(tmp_path / "cache"))
-    settings = Settings(out_dir=tmp_path / "run", steps=3, batch=2, crop=32, crops_per_image=2,
+    settings = Settings(out_dir=tmp_path / "run", steps=3, batch=2, crop=32,
                         widths=(4, 8, 8), packages=["scikit-image"], checkpoint_every_s=1e9)
     lines = []
     trainer = Trainer(settings, progress=lines.append)
