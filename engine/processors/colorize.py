@@ -8,9 +8,10 @@ that size; they are scaled up and put beside the frame's own full-size
 lightness, so detail stays as sharp as the input. A colour input works too:
 only its lightness is used, so a faded film or a desaturated camera can be
 recoloured. Hints go into the network and then, at its output size, their
-difference from its colour is spread along the lightness (`spread_hints`), so
-a hint colours its whole region and stops at edges. A palette redraws the
-network's colour from its colours before the hints apply (`map_to_palette`). Hints fade over `hint_decay_s` (0: they stay until cleared).
+colour is spread along the lightness (`spread_hints`), so a hint colours its
+whole region and stops at edges. A palette redraws the network's colour from
+its colours before the hints apply (`map_to_palette`). Hints fade over
+`hint_decay_s` (0: they stay until cleared).
 Stabilisation (engine/runtime/stabilizer.py) carries the colour along the
 camera's motion, and takes the new colour at once after a cut.
 """
@@ -136,10 +137,12 @@ class ColorizeNode(ModelNode):
                         hints=hint_planes(size, size, hints)[None])["ab"][0]
         quarter = ab.shape[0]
         small_l = cv2.resize(lightness, (quarter, quarter), interpolation=cv2.INTER_AREA)
+        if self.palette is not None or hints:
+            guide = small_l.astype(np.float32) / 255.0
         if self.palette is not None:
-            ab = map_to_palette(small_l.astype(np.float32) / 255.0, ab, self.palette)
+            ab = map_to_palette(guide, ab, self.palette)
         if hints:          # the hints' colour reaches their whole region, stopping at edges
-            ab = spread_hints(small_l.astype(np.float32) / 255.0, hint_planes(quarter, quarter, [
+            ab = spread_hints(guide, hint_planes(quarter, quarter, [
                 (x, y, a, b, radius * quarter / size, w) for x, y, a, b, radius, w in hints]), ab)
         packed = np.clip(ab * AB_SCALE + 128.0, 0, 255).astype(np.uint8)
         steady = self.stabilizer(np.dstack([small_l] * 3), np.dstack([packed, np.full_like(small_l, 128)]),

@@ -11,7 +11,8 @@ Plan for two cores:
   carrying the mean true colour of the square;
 - loss: Huber on a and b at the output's quarter size, each pixel weighted by
   how rare its colour is among the training colours (class rebalancing over a
-  16 x 16 grid of a and b, half uniform: Zhang et al. 2016), so the network is
+  16 x 16 grid of a and b, mixed with uniform by `rebalance`: Zhang et al.
+  2016's lambda), so the network is
   not rewarded for the safe brownish average;
 - a time budget, checkpoints (weights, optimizer state, step, elapsed time)
   every minute and at the end, resume from the last one, a preview image
@@ -79,16 +80,9 @@ def train_photos(side: int, packages=None) -> list[np.ndarray]:
 def random_crops(photos: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """`count` square crops from random photos, each a third to all of the short
     side, resized to `size`, flipped half the time."""
-    import cv2
-    out = np.empty((count, size, size, 3), np.uint8)
-    for i in range(count):
-        photo = photos[int(rng.integers(len(photos)))]
-        h, w = photo.shape[:2]
-        side = int(min(h, w) * rng.uniform(1 / 3, 1.0))
-        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        crop = cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
-        out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
-    return out
+    from models.common.data import crops
+    return np.stack([crops(photos[int(rng.integers(len(photos)))], size, 1, rng, smallest=1 / 3)[0]
+                     for _ in range(count)])
 
 
 def lab_crops(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

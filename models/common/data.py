@@ -242,15 +242,15 @@ def load_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(image[..., ::-1])
 
 
-def crops(image: np.ndarray, size: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` random square crops, each covering 40-100 % of the shorter side,
-    resized to `size` (area interpolation), plus their mirror images at random."""
+def crops(image: np.ndarray, size: int, count: int, rng: np.random.Generator, smallest: float = 0.4) -> np.ndarray:
+    """`count` random square crops, each covering `smallest` to all of the
+    shorter side, resized to `size` (area interpolation), mirrored at random."""
     import cv2
 
     h, w = image.shape[:2]
     out = np.empty((count, size, size, 3), np.uint8)
     for i in range(count):
-        side = int(min(h, w) * rng.uniform(0.4, 1.0))
+        side = int(min(h, w) * rng.uniform(smallest, 1.0))
         y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
         crop = cv2.resize(image[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
         out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
