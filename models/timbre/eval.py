@@ -15,10 +15,10 @@ ratio to the baseline (target <= 0.8), and what two noise draws of the floor
 differ by (the spectral distance compares noise bin by bin, so the random
 draw alone costs most of it); the same with a log-mel distance (the spectral
 envelope over time, blind to the noise's draw). Over all instruments: the
-output's f0 re-tracked by the engine's live tracker against the score's f0
-that drove it (median cents, share of voiced frames off by more than 50
-cents; also away from note changes, where a 29 ms tracker window straddles
-two notes), and the output's loudness against the input's (mean absolute dB
+output's f0 read by the engine's YIN every 5 ms, each reading against the
+score's f0 at the moment it describes (`measured_pitch`; median cents, share
+of voiced readings off by more than 50 cents; also away from note changes,
+where a 29 ms window straddles two notes), and the output's loudness against the input's (mean absolute dB
 over frames louder than -50 dB).
 """
 from __future__ import annotations
@@ -76,15 +76,30 @@ def model_controls(model_path: Path, f0_held, loudness_db, weights) -> np.ndarra
     return np.concatenate([model.step(row) for row in x])
 
 
-def retracked(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(f0 held, voiced, loudness dB) per 5 ms frame of 16 kHz audio by the engine's live tracker."""
+def measured_pitch(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The output's pitch as a listener would check it: the engine's YIN read
+    every 5 ms on the live tracker's frame (two periods of 70 Hz), each reading
+    placed at the moment it describes (the middle of the samples its lag
+    compared), without the live tracker's causal hold and jump confirmation,
+    which by design repeat the last pitch for a frame or two.
+
+    Returns (frame index of that moment, f0 Hz, voiced) per reading."""
+    from engine.audio import features
     from engine.audio.tracker import PitchTracker
     tracker = PitchTracker(analysis.RATE)
-    frames = tracker.feed(audio)
-    lag = int(round(tracker.frame / 2 / tracker.hop))      # the tracker's frame describes this many hops ago
-    f0 = np.array([f.f0_hz for f in frames])[lag:]
-    voiced = np.array([f.voiced for f in frames])[lag:]
-    return f0, voiced, np.array([f.loudness_db for f in frames])
+    length, hop, rate = tracker.frame, tracker.hop, analysis.RATE
+    tau_max = int(rate / tracker.fmin)
+    padded = np.concatenate([np.zeros(length, np.float32), np.asarray(audio, np.float32)])
+    moments, f0s, voiced = [], [], []
+    for end in range(length + hop, len(padded) + 1, hop):
+        frame = padded[end - length:end]
+        f0, confidence = features.yin(frame, rate, tracker.fmin, tracker.fmax)
+        span = length - tau_max + (rate / f0 if f0 > 0 else tau_max)   # newest samples the reading used
+        moments.append((end - length - span / 2) / hop)
+        f0s.append(f0)
+        voiced.append(f0 > 0 and confidence >= tracker.threshold
+                      and features.loudness_db(frame[-tracker.loudness_window:]) > -70.0)
+    return np.rint(moments).astype(int), np.array(f0s), np.array(voiced)
 
 
 def instruments_of(model_path: Path) -> list[str]:
@@ -134,16 +149,17 @@ def run(model_path: Path | None = None, tunes_per_instrument: int = 6, seconds: 
             # floor's output measured the same way says what the tracker itself reads into these sounds.
             for key, audio, kept, kept_steady in (("model", ours, cents, steady_cents),
                                                  ("floor", floor, floor_cents, floor_steady_cents)):
-                f0_out, voiced_out, _ = retracked(audio)
-                n = min(len(f0_out), len(tune["f0"]))
-                score = tune["f0"][:n]
-                both = (score > 0) & voiced_out[:n]
-                c = 1200 * np.abs(np.log2(f0_out[:n][both] / score[both]))
+                moment, f0_out, voiced_out = measured_pitch(audio)
+                score = tune["f0"]
+                inside = (moment >= 0) & (moment < len(score)) & voiced_out
+                moment, f0_out = moment[inside], f0_out[inside]
+                both = score[moment] > 0
+                c = 1200 * np.abs(np.log2(f0_out[both] / score[moment][both]))
                 kept.append(c)
-                # Away from note changes: no frame within the tracker's half window (15 ms) of one.
+                # Away from note changes: no reading within 15 ms (half the tracker's window) of one.
                 change = np.abs(np.diff(score, prepend=score[0])) > 0
                 near = np.convolve(change, np.ones(7), "same") > 0
-                kept_steady.append(c[~near[both]])
+                kept_steady.append(c[~near[moment][both]])
             # Loudness: the output's against the input's, frame by frame, where there is sound.
             out_loud = analysis.loudness_db(ours, len(tune["loudness_db"]))
             loud = tune["loudness_db"] > -50

@@ -64,3 +64,18 @@ def test_the_pitch_holds_through_a_rest_and_the_latency_is_stated():
     assert not frames[-1].voiced and frames[-1].f0_hz == pytest.approx(330.0, rel=0.005)
     # Two periods of 70 Hz (the YIN window) halved, plus a hop: about 19 ms.
     assert 0.015 < tracker.latency_s < 0.025
+
+
+@pytest.mark.parametrize("first, second", [(110.0, 147.0), (330.0, 440.0), (659.0, 880.0)])
+def test_a_note_change_is_followed_within_25_ms(first, second):
+    # YIN compares the newest samples, so a high note is heard from the last few
+    # milliseconds; comparing from the window's oldest end took 30-35 ms here.
+    rate = 48000
+    t = np.arange(rate) / rate
+    phase = np.cumsum(np.where(t < 0.5, first, second)) / rate
+    audio = (0.3 * np.sin(2 * np.pi * phase) + 0.15 * np.sin(4 * np.pi * phase)).astype(np.float32)
+    tracker = PitchTracker(rate)
+    f0 = np.array([f.f0_hz for f in frames_of(tracker, audio)])
+    after = f0[int(0.5 / 0.005):]
+    followed = np.nonzero(np.abs(1200 * np.log2(after / second)) < 50)[0]
+    assert len(followed) and (followed[0] + 1) * 5 <= 25

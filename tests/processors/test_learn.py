@@ -76,7 +76,8 @@ def test_record_train_run_drives_a_number_within_its_range(tmp_path):
     try:
         record(h, POSE_A, style__strength=0.2)
         record(h, POSE_B, style__strength=0.8)
-        assert 40 < len(h.node.examples.rows) < 80          # 120 a second for 0.3 s, twice
+        # At most 120 a second for 0.3 s, twice; the feeder itself may run slow on a loaded machine.
+        assert 10 < len(h.node.examples.rows) < 80
         assert h.node.status()["learn/examples"] == len(h.node.examples.rows)
         h.store.set("style/strength", 0.5, fade_s=0)
         mapping = trained(h)
