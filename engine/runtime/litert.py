@@ -22,7 +22,7 @@ def to_tensor(detail: dict[str, Any], values: np.ndarray) -> np.ndarray:
     with the tensor's scale and zero point for an integer one."""
     dtype = np.dtype(detail["dtype"])
     if dtype.kind == "f":
-        return values.astype(dtype)
+        return values.astype(dtype, copy=False)        # set_tensor copies it anyway
     scale, zero = detail["quantization"]
     info = np.iinfo(dtype)
     return np.clip(np.round(values / scale + zero), info.min, info.max).astype(dtype)
@@ -31,7 +31,7 @@ def to_tensor(detail: dict[str, Any], values: np.ndarray) -> np.ndarray:
 def from_tensor(detail: dict[str, Any], values: np.ndarray) -> np.ndarray:
     """A LiteRT output as float32 (dequantized when it is an integer tensor)."""
     if np.dtype(values.dtype).kind == "f":
-        return values.astype(np.float32)
+        return values.astype(np.float32, copy=False)    # get_tensor gave a copy already
     scale, zero = detail["quantization"]
     return (values.astype(np.float32) - zero) * scale
 

@@ -1,7 +1,7 @@
 """The colorization family's part of `tensorstage bench models`: the shipped
 int8 network at 256x256 on 1 and 2 threads, the whole `colorize` node at
-640x480 on one thread (network, Lab conversion and the recombination with the
-full-size lightness: the issue's 5 ms target), float16, and the float Keras
+640x480 on one thread (network, luma and the recombination of the colour
+with the full-size luma, stabiliser off: the issue's 5 ms target), float16, and the float Keras
 model called with `model.predict` and in a `tf.function` (the naive ways);
 int8 and float16 PSNR of the colour against float32 on held-out photos.
 """

@@ -13,10 +13,10 @@ def register(trainers, evals) -> None:
                                                  "with simulated colour hints")
     checkpoint.add_run_options(train, "colorize-run", "preview.jpg and colorize.keras", 45.0, 16)
     train.add_argument("--crop", type=int, default=128, help="crop size to train on (a multiple of 8)")
-    train.add_argument("--rebalance", type=float, default=0.3,
+    train.add_argument("--rebalance", type=float, default=0.5,
                        help="1 plain Huber loss, 0 fully inverse-frequency colour weights (Zhang et al. 2016's lambda)")
     train.add_argument("--threads", type=int, help="CPU threads for training (default: all)")
-    train.add_argument("--widths", default="24,48,96", help="network widths at 1/2, 1/4 and 1/8 size")
+    train.add_argument("--widths", default="16,32,64", help="network widths at 1/2, 1/4 and 1/8 size")
     train.set_defaults(func=_train)
     evaluate = evals.add_parser("colorize", help="PSNR against grey and Levin et al. on held-out photos, "
                                                   "colourfulness, temporal error, settling")

@@ -11,9 +11,10 @@ Figures: PSNR (RGB, 0..1) of grey, automatic (no hints), 10 hints from the
 truth, and the classical propagation with the same 10 hints; colourfulness
 (Hasler and Suesstrunk) of the automatic colour as a share of the truth's;
 temporal error on synthetic pans and zooms with the stabiliser off and at the
-node's default, on the colour the node adds (Lab a and b / 110): the
-lightness is the input's own, and its resampling alone left an RGB error of
-0.0015 that no colouring can remove; frames to settle after a cut.
+node's default, on the colour the node adds (the chroma, YCrCb's Cr and Cb,
+which is what the node writes beside the input's own luma; measured in RGB
+the input's resampling alone would leave an error of 0.0015 that no
+colouring can remove); frames to settle after a cut.
 """
 from __future__ import annotations
 
@@ -75,12 +76,11 @@ _stamp = [0]        # packet times only go up
 
 
 def chroma(frames_rgb: np.ndarray) -> np.ndarray:
-    """RGB frames (0..1) -> their a and b / AB_SCALE, shifted to 1..3 (the
+    """RGB frames (0..1) -> their chroma (YCrCb's Cr and Cb, the channels the
+    node writes; the luma is the input's own) as -1..1, shifted to 1..3 (the
     temporal metric marks outside the picture with -1)."""
     import cv2
-
-    from engine.runtime.color import AB_SCALE
-    return np.stack([cv2.cvtColor(f.astype(np.float32), cv2.COLOR_RGB2Lab)[..., 1:] / AB_SCALE + 2.0
+    return np.stack([cv2.cvtColor(f.astype(np.float32), cv2.COLOR_RGB2YCrCb)[..., 1:] * 2.0 + 1.0
                      for f in frames_rgb])
 
 

@@ -46,8 +46,8 @@ class Settings:
     batch: int = 16
     crop: int = 128                  # a multiple of 8
     learning_rate: float = 2e-3
-    widths: tuple[int, int, int] = (24, 48, 96)
-    rebalance: float = 0.3           # lambda of Zhang et al. 2016: 1 plain Huber, 0 fully inverse-frequency
+    widths: tuple[int, int, int] = (16, 32, 64)
+    rebalance: float = 0.5           # lambda of Zhang et al. 2016: 1 plain Huber, 0 fully inverse-frequency
     weight_decay: float = 1e-4       # AdamW: against learning 31 photos by heart
     photo_side: int = 384            # the photos' short side in memory
     checkpoint_every_s: float = 60.0
