@@ -16,6 +16,12 @@ CELLS = 64
 DATA_BITS = 48
 _SYNC = (1, 0)
 _FILLER = tuple(i % 2 for i in range(CELLS - len(_SYNC) - DATA_BITS - 1))
+_MASK = (1 << DATA_BITS) - 1
+
+
+def age_ms(stamp_us: int, later_us: int) -> float:
+    """Milliseconds from a burned stamp (its 48 low bits) to a later engine time."""
+    return ((later_us - stamp_us) & _MASK) / 1000
 
 
 def band_height(height: int) -> int:
@@ -23,7 +29,7 @@ def band_height(height: int) -> int:
 
 
 def _bits(ts_us: int) -> np.ndarray:
-    value = ts_us & ((1 << DATA_BITS) - 1)
+    value = ts_us & _MASK
     data = [(value >> (DATA_BITS - 1 - i)) & 1 for i in range(DATA_BITS)]
     return np.array(list(_SYNC) + data + [sum(data) % 2] + list(_FILLER), dtype=np.uint8)
 

@@ -104,13 +104,13 @@ def free_udp_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(eng, condition, timeout: float = 5.0) -> bool:
+def wait_for(eng, condition, timeout: float = 5.0, step: float = 0.01) -> bool:
     """Step a running engine (its main thread's share) until `condition()`
     holds (True) or `timeout` passes (False)."""
     import time
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        eng.step(0.01)
+        eng.step(step)
         if condition():
             return True
     return False

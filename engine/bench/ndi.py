@@ -23,7 +23,6 @@ from engine.clock import now_us
 from engine.node import Node, Port, register
 from engine.packet import VIDEO, Packet
 
-MASK = (1 << timecode.DATA_BITS) - 1
 
 PATTERN = """
 # The ruler: engine time burned into each frame.
@@ -94,7 +93,7 @@ def run_loop(width: int, height: int, fps: float, seconds: float, through_ndi: b
         send_ms = engine.snapshot().get("out", {}).get("process_p50_ms")
     finally:
         engine.stop()
-    latencies = np.array([((arrived - ts) & MASK) / 1000 for ts, arrived in arrivals if ts is not None])
+    latencies = np.array([timecode.age_ms(ts, arrived) for ts, arrived in arrivals if ts is not None])
     return {"frames": len(arrivals), "fps": len(arrivals) / seconds,
             "cpu_ms_per_frame": 1000 * cpu / max(1, len(arrivals)),
             "p50_ms": float(np.percentile(latencies, 50)) if len(latencies) else None,

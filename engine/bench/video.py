@@ -32,7 +32,6 @@ from engine.node import EngineContext
 from engine.patch import parse_patch
 from engine.realtime import tune_for_real_time
 
-MASK = (1 << timecode.DATA_BITS) - 1
 TITLE = "tensorstage-bench-video-{}"
 
 PATCH = """
@@ -122,7 +121,7 @@ def run_scenario(name: str, patch_text: str, seconds: float) -> dict[str, Any]:
 def summarize(name: str, grabber: WindowGrabber, nodes: dict[str, dict[str, Any]],
               seconds: float) -> dict[str, Any]:
     seen = sorted(grabber.first_seen.items(), key=lambda item: item[1])
-    latencies = np.array([((shown - ts) & MASK) / 1000 for ts, shown in seen])
+    latencies = np.array([timecode.age_ms(ts, shown) for ts, shown in seen])
     shown_at = np.array([shown for _, shown in seen], dtype=np.int64)
     result: dict[str, Any] = {
         "scenario": name,

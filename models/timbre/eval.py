@@ -145,20 +145,19 @@ def run(model_path: Path | None = None, tunes_per_instrument: int = 6, seconds: 
                 mel[key].append(metrics.log_mel_distance(audio, truth, analysis.RATE))
             # What the spectral distance gives two renderings differing only in the noise's random draw.
             distances["noise_seed"].append(metrics.multiscale_spectral_distance(floor, other_seed))
-            # Pitch: the output re-tracked, against the f0 that drove it, where the input was a note; the
-            # floor's output measured the same way says what the tracker itself reads into these sounds.
+            # Pitch: the output read by YIN, against the f0 that drove it, where the input was a note; the
+            # floor's output measured the same way says what the measurement itself reads into these sounds.
+            # Away from note changes: no reading within 15 ms (half the tracker's window) of one.
+            score = tune["f0"]
+            near = np.convolve(np.abs(np.diff(score, prepend=score[0])) > 0, np.ones(7), "same") > 0
             for key, audio, kept, kept_steady in (("model", ours, cents, steady_cents),
                                                  ("floor", floor, floor_cents, floor_steady_cents)):
                 moment, f0_out, voiced_out = measured_pitch(audio)
-                score = tune["f0"]
                 inside = (moment >= 0) & (moment < len(score)) & voiced_out
                 moment, f0_out = moment[inside], f0_out[inside]
                 both = score[moment] > 0
                 c = 1200 * np.abs(np.log2(f0_out[both] / score[moment][both]))
                 kept.append(c)
-                # Away from note changes: no reading within 15 ms (half the tracker's window) of one.
-                change = np.abs(np.diff(score, prepend=score[0])) > 0
-                near = np.convolve(change, np.ones(7), "same") > 0
                 kept_steady.append(c[~near[moment][both]])
             # Loudness: the output's against the input's, frame by frame, where there is sound.
             out_loud = analysis.loudness_db(ours, len(tune["loudness_db"]))

@@ -5,7 +5,6 @@ a plain parameter write still applies."""
 import os
 import signal
 import socket
-import time
 
 import pytest
 
@@ -16,17 +15,8 @@ from engine.osc.dispatch import MAX_ADDRESSES, OTHER, OscDispatcher
 from engine.osc.sender import encode
 from engine.params import MAX_SCENES, FLOAT, ParamSpec, ParamStore
 from engine.patch import parse_patch
-from tests.conftest import free_udp_port
+from tests.conftest import free_udp_port, wait_for
 from tests.osc.test_bridge import PATCH
-
-
-def run_until(eng, condition, seconds=5.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        eng.step(0.01)
-        if condition():
-            return True
-    return False
 
 
 @pytest.fixture(params=[False, True], ids=["thread", "process"])
@@ -54,7 +44,7 @@ def engine_with_osc(process: bool):
 
 def still_in_control(eng, send, value):
     send("/color/saturation", value)
-    return run_until(eng, lambda: eng.store.target("color/saturation") == value)
+    return wait_for(eng, lambda: eng.store.target("color/saturation") == value)
 
 
 @pytest.mark.parametrize("hostile", [
@@ -71,7 +61,7 @@ def test_a_hostile_message_is_counted_and_control_stays(running, hostile):
     eng, bridge, send = running
     send(*hostile)
     assert still_in_control(eng, send, 0.25), eng.events.messages()
-    assert run_until(eng, lambda: bridge.server.ignored >= 1), eng.events.messages()
+    assert wait_for(eng, lambda: bridge.server.ignored >= 1), eng.events.messages()
     assert eng.store.target("color/saturation") == 0.25
 
 
@@ -79,7 +69,7 @@ def test_a_killed_osc_process_is_started_again_and_control_comes_back(running_pr
     eng, bridge, send = running_process
     assert still_in_control(eng, send, 0.5)
     os.kill(bridge.server.process.pid, signal.SIGKILL)
-    assert run_until(eng, lambda: bridge.server.restarts == 1, 10), eng.events.messages()
+    assert wait_for(eng, lambda: bridge.server.restarts == 1, 10), eng.events.messages()
     assert still_in_control(eng, send, 0.75), eng.events.messages()
     assert any("started again" in m for m in eng.events.messages("info"))
 
@@ -128,7 +118,7 @@ def test_a_node_declares_its_own_osc_addresses_and_gets_checked_arguments(proces
                         ("/spot/mark", float("nan")), ("/spot/mark",), ("/spot/palette", 1.0, 0.0, 0.0, 0.0, 0.0, 1.0),
                         ("/spot/palette", 1.0, 0.0)):
             client.sendto(encode(*message), ("127.0.0.1", port))
-        assert run_until(eng, lambda: len(RECEIVED.get("spot/commands", [])) >= 3 and bridge.server.ignored >= 4)
+        assert wait_for(eng, lambda: len(RECEIVED.get("spot/commands", [])) >= 3 and bridge.server.ignored >= 4)
         assert RECEIVED["spot/commands"] == [("mark", (0.5, "door")), ("mark", (0.25,)),
                                             ("palette", (1.0, 0.0, 0.0, 0.0, 0.0, 1.0))]
         assert bridge.server.by_address["/spot/mark"]["bad_args"] == 3

@@ -12,7 +12,7 @@ from engine.graph import Engine
 from engine.osc.bridge import OscBridge, OscConfig
 from engine.osc.sender import encode
 from engine.patch import parse_patch
-from tests.conftest import free_udp_port
+from tests.conftest import free_udp_port, wait_for
 from tests.osc.test_bridge import PATCH
 
 
@@ -28,30 +28,21 @@ def running():
     bridge.stop()
 
 
-def run_until(eng, condition, seconds=5.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        eng.step(0.01)
-        if condition():
-            return True
-    return False
-
-
 def test_values_patterns_scenes_and_bad_input(running):
     eng, bridge, port = running
     assert bridge.server.process.is_alive() and bridge.server.port == port
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     client.sendto(encode("/color/saturation", 1.5), ("127.0.0.1", port))
-    assert run_until(eng, lambda: eng.store.target("color/saturation") == 1.5)
+    assert wait_for(eng, lambda: eng.store.target("color/saturation") == 1.5)
     client.sendto(encode("/color/saturation", 9.0), ("127.0.0.1", port))          # clamped to 2
-    assert run_until(eng, lambda: eng.store.target("color/saturation") == 2.0)
+    assert wait_for(eng, lambda: eng.store.target("color/saturation") == 2.0)
     client.sendto(encode("/scene/recall", "grey", 0.0), ("127.0.0.1", port))
-    assert run_until(eng, lambda: eng.store.target("color/saturation") == 0.0)
+    assert wait_for(eng, lambda: eng.store.target("color/saturation") == 0.0)
     assert bridge.scene == "grey"
     client.sendto(encode("/color/nosuch", 1.0), ("127.0.0.1", port))
     client.sendto(encode("/color/saturation", "loud"), ("127.0.0.1", port))
     client.sendto(b"\x00garbage", ("127.0.0.1", port))
-    assert run_until(eng, lambda: bridge.server.counts["malformed"] == 1 and bridge.server.counts["unknown"] == 1
+    assert wait_for(eng, lambda: bridge.server.counts["malformed"] == 1 and bridge.server.counts["unknown"] == 1
                      and bridge.server.counts["bad_args"] == 1)
     assert bridge.server.counts["clamped"] == 1 and bridge.server.ignored == 3
     assert any("unknown address" in m for m in eng.events.messages("osc"))
@@ -69,12 +60,12 @@ def test_a_flood_is_coalesced_and_the_last_value_wins(running):
                           ("127.0.0.1", port))
             garbage += 1
     client.sendto(encode("/color/saturation", 1.25), ("127.0.0.1", port))
-    assert run_until(eng, lambda: eng.store.target("color/saturation") == 1.25, 10)
-    assert run_until(eng, lambda: bridge.server.counts["datagrams"] == 5001 + garbage, 10)
+    assert wait_for(eng, lambda: eng.store.target("color/saturation") == 1.25, 10)
+    assert wait_for(eng, lambda: bridge.server.counts["datagrams"] == 5001 + garbage, 10)
     counts = bridge.server.counts
     assert counts["applied"] == 5001 and counts["malformed"] == garbage     # every datagram accounted for
     frames = eng.runners["color"].snapshot()["frames_out"]
-    run_until(eng, lambda: False, 0.5)
+    wait_for(eng, lambda: False, 0.5)
     assert eng.runners["color"].snapshot()["frames_out"] > frames + 8        # the video went on
 
 

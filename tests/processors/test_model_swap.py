@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.events import EventLog
 from engine.graph import Engine, PatchWatcher
 from engine.patch import load_patch
+from tests.conftest import wait_for
 from tests.nodes_for_tests import RECEIVED
 
 CONVNET = Path(__file__).resolve().parents[2] / "models" / "bench" / "convnet_int8.tflite"
@@ -34,15 +35,6 @@ inputs.value = "style.video"
 """
 
 
-def run_until(eng, condition, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        eng.step(0.005)
-        if condition():
-            return True
-    return False
-
-
 def test_hot_swap_keeps_the_stream_and_a_broken_swap_keeps_the_old_model(tmp_path):
     second = tmp_path / "second.tflite"
     shutil.copy(CONVNET, second)
@@ -53,14 +45,14 @@ def test_hot_swap_keeps_the_stream_and_a_broken_swap_keeps_the_old_model(tmp_pat
     eng.start()
     watcher.start()
     try:
-        assert run_until(eng, lambda: len(RECEIVED["out"]) > 30, 10)
+        assert wait_for(eng, lambda: len(RECEIVED["out"]) > 30, 10, step=0.005)
         first_node = eng.runners["style"].node
         before = len(RECEIVED["out"])
         swap_started = time.monotonic()
         path.write_text(PATCH.format(model=second))
-        assert run_until(eng, lambda: eng.runners["style"].node is not first_node, 10)
+        assert wait_for(eng, lambda: eng.runners["style"].node is not first_node, 10, step=0.005)
         swap_s = time.monotonic() - swap_started
-        run_until(eng, lambda: False, 1.0)
+        wait_for(eng, lambda: False, 1.0, step=0.005)
         arrivals = [t for _, t in RECEIVED["out"][before:]]
         gaps_ms = [(b - a) / 1000 for a, b in zip(arrivals, arrivals[1:])]
         assert eng.runners["style"].node.model.path == second
@@ -72,9 +64,9 @@ def test_hot_swap_keeps_the_stream_and_a_broken_swap_keeps_the_old_model(tmp_pat
 
         swapped_node = eng.runners["style"].node
         path.write_text(PATCH.format(model=tmp_path / "typo.tflite"))
-        assert run_until(eng, lambda: any("rejected" in m for m in eng.events.messages("reload")), 10)
+        assert wait_for(eng, lambda: any("rejected" in m for m in eng.events.messages("reload")), 10, step=0.005)
         received = len(RECEIVED["out"])
-        run_until(eng, lambda: False, 0.5)
+        wait_for(eng, lambda: False, 0.5, step=0.005)
         assert eng.runners["style"].node is swapped_node     # the working model stays
         assert len(RECEIVED["out"]) > received + 8
         # (the watcher may also have caught the file half-written: rejected too)

@@ -3,12 +3,11 @@ recovers by itself and the window shows NO SIGNAL meanwhile."""
 
 import socket
 import subprocess
-import time
 
 from engine.events import EventLog
 from engine.graph import Engine
 from engine.patch import parse_patch
-from tests.conftest import in_child_process
+from tests.conftest import in_child_process, wait_for
 
 PATCH = """
 # The stream under test, short timeouts so the test is quick.
@@ -38,15 +37,6 @@ def free_udp_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_until(eng: Engine, condition, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        eng.step(0.01)
-        if condition():
-            return True
-    return False
-
-
 def lose_and_recover(ffmpeg: str) -> dict:
     """In a child process (it opens a window): run, kill the stream, restart it."""
     port = free_udp_port()
@@ -56,16 +46,16 @@ def lose_and_recover(ffmpeg: str) -> dict:
     try:
         eng.start()
         window = eng.runners["screen"].node
-        steps["first_frames"] = run_until(eng, lambda: len(window.shown) > 30, 15)
+        steps["first_frames"] = wait_for(eng, lambda: len(window.shown) > 30, 15)
 
         stream.terminate()
         stream.wait(5)
-        steps["no_signal"] = run_until(eng, lambda: any("NO SIGNAL" in m for m in eng.events.messages()), 10)
-        steps["retried"] = run_until(eng, lambda: eng.snapshot()["cam"]["errors"] >= 2, 10)
+        steps["no_signal"] = wait_for(eng, lambda: any("NO SIGNAL" in m for m in eng.events.messages()), 10)
+        steps["retried"] = wait_for(eng, lambda: eng.snapshot()["cam"]["errors"] >= 2, 10)
         shown_while_lost = len(window.shown)
 
         stream = start_stream(ffmpeg, port)
-        steps["recovered"] = run_until(eng, lambda: len(window.shown) > shown_while_lost + 30, 20)
+        steps["recovered"] = wait_for(eng, lambda: len(window.shown) > shown_while_lost + 30, 20)
         steps["still_running"] = not eng.stop_requested.is_set()
     finally:
         stream.terminate()
