@@ -292,7 +292,7 @@ def test_the_record_train_run_loop_driven_over_osc_in_a_running_patch(tmp_path, 
     from engine.osc.bridge import OscBridge, OscConfig
     from engine.patch import parse_patch
     from tests.conftest import free_udp_port
-    from tests.processors.test_model_swap import run_until
+    from tests.conftest import wait_for
 
     path = tmp_path / "loop.toml"
     path.write_text(LOOP_PATCH.format(run_hz=60.0))
@@ -320,33 +320,33 @@ def test_the_record_train_run_loop_driven_over_osc_in_a_running_patch(tmp_path, 
             send("/tone/level_db", level)
             send("/color/brightness", brightness)
             send("/scene/recall", scene)
-            run_until(eng, lambda: False, 0.3)               # the loudness settles
+            wait_for(eng, lambda: False, 0.3, step=0.005)               # the loudness settles
             send("/mapping/record", 0.6)
-            assert run_until(eng, lambda: node().state == 1, 5)
-            assert run_until(eng, lambda: node().state == 0, 5)
+            assert wait_for(eng, lambda: node().state == 1, 5, step=0.005)
+            assert wait_for(eng, lambda: node().state == 0, 5, step=0.005)
         assert len(node().examples.rows) >= 8
         send("/mapping/train")
-        assert run_until(eng, lambda: node().examples.mapping is not None, 30)
+        assert wait_for(eng, lambda: node().examples.mapping is not None, 30, step=0.005)
         send("/color/brightness", 0.0)
         send("/mapping/run")
-        assert run_until(eng, lambda: node().state == 3, 5)
+        assert wait_for(eng, lambda: node().state == 3, 5, step=0.005)
         send("/tone/level_db", -40.0)
-        assert run_until(eng, lambda: abs(eng.store.target("color/brightness") + 0.3) < 0.05, 5)
-        assert run_until(eng, lambda: eng.store.last_scene == "calm", 5)
+        assert wait_for(eng, lambda: abs(eng.store.target("color/brightness") + 0.3) < 0.05, 5, step=0.005)
+        assert wait_for(eng, lambda: eng.store.last_scene == "calm", 5, step=0.005)
         send("/tone/level_db", -10.0)
-        assert run_until(eng, lambda: abs(eng.store.target("color/brightness") - 0.4) < 0.05, 5)
-        assert run_until(eng, lambda: eng.store.last_scene == "loud"
-                          and eng.store.target("color/contrast") == 1.4, 5)
+        assert wait_for(eng, lambda: abs(eng.store.target("color/brightness") - 0.4) < 0.05, 5, step=0.005)
+        assert wait_for(eng, lambda: eng.store.last_scene == "loud"
+                        and eng.store.target("color/contrast") == 1.4, 5, step=0.005)
         assert eng.status()["learn/state"] == 3 and eng.status()["learn/examples"] == len(node().examples.rows)
 
         # A live reload that rebuilds the node keeps the examples, the mapping and the state.
         before = node()
         path.write_text(LOOP_PATCH.format(run_hz=30.0))
         eng.reload(parse_patch(path.read_text(), path=path))
-        assert run_until(eng, lambda: node() is not before, 10)
+        assert wait_for(eng, lambda: node() is not before, 10, step=0.005)
         assert node().state == 3 and node().examples.mapping is before.examples.mapping
         send("/tone/level_db", -40.0)
-        assert run_until(eng, lambda: abs(eng.store.target("color/brightness") + 0.3) < 0.05, 5)
+        assert wait_for(eng, lambda: abs(eng.store.target("color/brightness") + 0.3) < 0.05, 5, step=0.005)
     finally:
         eng.stop()
         bridge.stop()
@@ -354,9 +354,9 @@ def test_the_record_train_run_loop_driven_over_osc_in_a_running_patch(tmp_path, 
     # A restart: the mapping saved beside the patch drives the parameters at once.
     eng, bridge = start()
     try:
-        assert run_until(eng, lambda: eng.runners["mapping"].node.state == 3, 5)
+        assert wait_for(eng, lambda: eng.runners["mapping"].node.state == 3, 5, step=0.005)
         send("/tone/level_db", -10.0)
-        assert run_until(eng, lambda: abs(eng.store.target("color/brightness") - 0.4) < 0.05, 5)
+        assert wait_for(eng, lambda: abs(eng.store.target("color/brightness") - 0.4) < 0.05, 5, step=0.005)
     finally:
         eng.stop()
         bridge.stop()

@@ -78,7 +78,7 @@ def test_values_sent_by_liblo_drive_a_parameter(liblo, process):
     from engine.graph import Engine
     from engine.osc.bridge import OscBridge, OscConfig
     from tests.conftest import free_udp_port
-    from tests.processors.test_model_swap import run_until
+    from tests.conftest import wait_for
 
     eng = Engine(parse_patch("""
 [nodes.fader]
@@ -103,9 +103,9 @@ out_low = -1.0
     bridge.start()
     eng.start()
     try:
-        run_until(eng, lambda: False, 0.3)
+        wait_for(eng, lambda: False, 0.3, step=0.005)
         subprocess.run(["oscsend", "127.0.0.1", str(port), "/fader/set", "f", "0.75"], check=True)
-        assert run_until(eng, lambda: eng.store.target("color/brightness") == pytest.approx(0.5), 5)
+        assert wait_for(eng, lambda: eng.store.target("color/brightness") == pytest.approx(0.5), 5, step=0.005)
     finally:
         eng.stop()
         bridge.stop()
