@@ -63,17 +63,17 @@ class HarmonicNoiseSynth:
         self._ramp = (np.arange(1, self.block + 1, dtype=np.float64) / self.block)[:, None]
         # Noise: frames of two blocks, hop one block; sin window, sum of squares 1.
         size = 2 * self.block
-        self._window = np.sin(np.pi * (np.arange(size) + 0.5) / size)
+        self.noise_window = np.sin(np.pi * (np.arange(size) + 0.5) / size)
         bins = np.fft.rfftfreq(size, 1 / sample_rate)
         # (bins, bands) linear interpolation between band centres; nothing above noise_top_hz.
-        self._band_to_bin = np.zeros((len(bins), self.bands))
+        self.noise_band_to_bin = np.zeros((len(bins), self.bands))
         inside = bins <= self.noise_top_hz
         position = bins[inside] / self.noise_top_hz * (self.bands - 1)
         low = np.minimum(position.astype(int), self.bands - 2)
         frac = position - low
         rows = np.nonzero(inside)[0]
-        self._band_to_bin[rows, low] = 1 - frac
-        self._band_to_bin[rows, low + 1] = frac
+        self.noise_band_to_bin[rows, low] = 1 - frac
+        self.noise_band_to_bin[rows, low + 1] = frac
         self._rng = np.random.default_rng(seed)
         self.reset()
 
@@ -126,8 +126,8 @@ class HarmonicNoiseSynth:
             self._noise_tail = np.zeros(self.block)
             return head
         size = 2 * self.block
-        spectrum = np.fft.rfft(self._rng.standard_normal(size)) * (self._band_to_bin @ gains)
-        frame = np.fft.irfft(spectrum, size) * self._window
+        spectrum = np.fft.rfft(self._rng.standard_normal(size)) * (self.noise_band_to_bin @ gains)
+        frame = np.fft.irfft(spectrum, size) * self.noise_window
         head = self._noise_tail + frame[: self.block]
         self._noise_tail = frame[self.block:].copy()
         return head

@@ -15,6 +15,13 @@ def register(trainers, evals) -> None:
                             "render them first with `tensorstage data audio --instruments ...`")
     checkpoint.add_run_options(train, "timbre-run", "preview.wav and timbre.keras/.tflite", 30.0, 16)
     train.add_argument("--units", type=int, default=256, help="GRU units")
+    train.add_argument("--stage", choices=("controls", "spectral"), default="controls",
+                       help="controls: regress on the controls measured from the renderings (first); spectral: "
+                            "fine-tune --init through the synthesizer on the multi-scale spectral distance")
+    train.add_argument("--init", type=Path, metavar="KERAS",
+                       help="the first-stage timbre.keras the spectral stage starts from")
+    train.add_argument("--learning-rate", type=float, metavar="RATE",
+                       help="Adam's starting rate (default 3e-3 for controls, 5e-4 for the spectral fine-tune)")
     train.add_argument("--limit", type=int, help="use only this many renderings per split (a quick try)")
     train.set_defaults(func=_train)
     evaluate = evals.add_parser("timbre", help="spectral distance, re-tracked pitch and loudness on held-out "
@@ -46,7 +53,8 @@ def _train(args: argparse.Namespace) -> int:
     from models.timbre.train import DEFAULT_INSTRUMENTS, Settings, main
     settings = Settings(out_dir=args.out, instruments=tuple(args.instruments or DEFAULT_INSTRUMENTS),
                         time_budget_s=args.time_budget * 60, steps=args.steps, batch=args.batch,
-                        units=args.units, limit=args.limit)
+                        units=args.units, limit=args.limit, stage=args.stage, init=args.init,
+                        learning_rate=args.learning_rate or (3e-3 if args.stage == "controls" else 5e-4))
     return main(settings)
 
 

@@ -4,7 +4,8 @@ Plan for two cores: the tunes are analysed once into the synthesizer's
 controls (models/timbre/dataset.py); the network then learns to predict them
 from f0, loudness and the instrument, a regression on 1.25 s windows that
 needs no audio-rate synthesis in the loop (the cheap first stage; the
-multi-scale spectral distance of the synthesized result is what
+second, `--stage spectral` in models/timbre/spectral.py, fine-tunes on the
+multi-scale spectral distance of the synthesized sound, which is what
 `tensorstage eval timbre` measures). Losses, all L1 on log amplitudes with a
 -80 dB floor: the harmonics' amplitudes (amplitude x distribution,
 renormalised without the harmonics above 8 kHz, as the synthesizer does), the
@@ -44,6 +45,8 @@ class Settings:
     limit: int | None = None          # tunes per split (tests)
     threads: int | None = None
     cache: Path | None = field(default=None)
+    stage: str = "controls"           # or "spectral" (models/timbre/spectral.py), from `init`
+    init: Path | None = None          # the first-stage .keras the spectral stage starts from
 
 
 def log_amp(values, keras_ops):
@@ -79,19 +82,23 @@ class Trainer:
         self.model = network.build(count, settings.units)
         self.optimizer = keras.optimizers.Adam(settings.learning_rate, clipnorm=1.0)
         self.optimizer.build(self.model.trainable_variables)
-        self.state = {"step": 0, "elapsed_s": 0.0, "loss": None, "units": settings.units,
+        self.state = {"step": 0, "elapsed_s": 0.0, "loss": None, "units": settings.units, "stage": "controls",
                       "instruments": list(settings.instruments), "renderings": len(self.tunes.files)}
         self.rng = np.random.default_rng(settings.seed)
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
         self._resume()
 
     def _resume(self):
-        checkpoint.resume(self, "timbre", {"units": self.settings.units,
-                                           "instruments": list(self.settings.instruments)})
+        checkpoint.resume(self, "timbre", {"units": self.settings.units, "stage": "controls",
+                                           "instruments": list(self.settings.instruments)},
+                          defaults={"stage": "controls"})
 
     def losses(self, x, harmonics, noise):
+        return self.control_losses(self.model(x, training=True), harmonics, noise)
+
+    def control_losses(self, y, harmonics, noise):
+        """(harmonic, overall, noise) L1 log-amplitude losses of controls y against measured ones."""
         from keras import ops
-        y = self.model(x, training=True)
         amplitude, distribution, noise_out = y[..., :1], y[..., 1:1 + analysis.HARMONICS], y[..., 1 + analysis.HARMONICS:]
         below = ops.cast(harmonics >= 0, "float32")          # harmonics under the 8 kHz ceiling
         kept = distribution * below
@@ -172,6 +179,12 @@ def write_artifacts(trainer: Trainer) -> dict:
     out = trainer.settings.out_dir
     trainer.model.save(out / "timbre.keras")
     path = export(trainer.model, out / "timbre.tflite")
+    loss = ("L1 on log harmonic amplitudes, overall amplitude and noise band gains (-80 dB floor), "
+            "targets measured from the renderings at the score's f0")
+    if trainer.state["stage"] == "spectral":
+        from models.timbre.spectral import ANCHOR
+        loss = (f"multi-scale spectral distance (FFT 64..2048) of the sound through the engine's synthesizer, "
+                f"plus {ANCHOR} x the first stage's loss ({loss})")
     card = {
         "model": "tensorstage timbre network (f0, loudness, instrument -> harmonic-plus-noise controls)",
         "instruments": list(trainer.settings.instruments),
@@ -183,10 +196,12 @@ def write_artifacts(trainer: Trainer) -> dict:
         "parameters": int(trainer.model.count_params()),
         "training": checkpoint.card_training(
             trainer, f"{trainer.state['renderings']} FluidR3 renderings (train split) of public-domain tunes",
-            "L1 on log harmonic amplitudes, overall amplitude and noise band gains (-80 dB floor), "
-            "targets measured from the renderings at the score's f0", window_s=WINDOW_FRAMES * 0.005),
+            loss, window_s=WINDOW_FRAMES * 0.005),
         "files": {"float32": path.name, "keras": "timbre.keras"},
     }
+    first_card = Path(trainer.state.get("init", "init.keras")).with_name("timbre.json")
+    if trainer.state["stage"] == "spectral" and first_card.is_file():
+        card["training"]["first_stage"] = json.loads(first_card.read_text())["training"]
     (out / "timbre.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
 
@@ -194,7 +209,11 @@ def write_artifacts(trainer: Trainer) -> dict:
 def main(settings: Settings) -> int:
     from models.timbre.dataset import TimbreDataError
     try:
-        trainer = Trainer(settings)
+        if settings.stage == "spectral":
+            from models.timbre.spectral import SpectralTrainer
+            trainer = SpectralTrainer(settings)
+        else:
+            trainer = Trainer(settings)
     except (TimbreDataError, ValueError) as error:
         print(f"tensorstage train timbre: {error}", file=sys.stderr)
         return 1
