@@ -19,6 +19,9 @@ def test_eval_colorize_writes_the_quality_figures(tmp_path):
     for key in ("grey_psnr_db", "automatic_psnr_db", "hints_psnr_db", "levin_psnr_db"):
         assert 5 < figures[key] < 60, key
     assert 0 < figures["colourfulness_ratio"] < 5
+    # Lower saturation, less colour: the sweep really turns the node's saturation down.
+    assert (figures["colourfulness_ratio_at_saturation_60pct"] < figures["colourfulness_ratio_at_saturation_80pct"]
+            < figures["colourfulness_ratio"])
     assert 0 < figures["temporal_error_stabilized"] < 1 and figures["frames_to_settle_after_cut"] >= 0
 
 
