@@ -16,6 +16,8 @@ def register(trainers, evals) -> None:
     train.add_argument("--rebalance", type=float, default=0.5,
                        help="1 plain Huber loss, 0 fully inverse-frequency colour weights (Zhang et al. 2016's lambda)")
     train.add_argument("--threads", type=int, help="CPU threads for training (default: all)")
+    train.add_argument("--mean-hints", type=float, default=8.0,
+                       help="hints per crop when a crop has any (a geometric number with this mean; default 8)")
     train.add_argument("--widths", default="16,32,64", help="network widths at 1/2, 1/4 and 1/8 size")
     train.set_defaults(func=_train)
     evaluate = evals.add_parser("colorize", help="PSNR against grey and Levin et al. on held-out photos, "
@@ -32,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
     from models.colorize.train import Settings, main
     settings = Settings(out_dir=args.out, time_budget_s=args.time_budget * 60, steps=args.steps,
                         batch=args.batch, crop=args.crop, widths=tuple(int(w) for w in args.widths.split(",")),
-                        rebalance=args.rebalance, threads=args.threads)
+                        rebalance=args.rebalance, threads=args.threads, mean_hints=args.mean_hints)
     return main(settings)
 
 

@@ -47,6 +47,7 @@ class Settings:
     crop: int = 128                  # a multiple of 8
     learning_rate: float = 2e-3
     widths: tuple[int, int, int] = (16, 32, 64)
+    mean_hints: float = MEAN_HINTS   # hints per crop when there are any (the eval: 10 at 256 px)
     rebalance: float = 0.5           # lambda of Zhang et al. 2016: 1 plain Huber, 0 fully inverse-frequency
     weight_decay: float = 1e-4       # AdamW: against learning 31 photos by heart
     photo_side: int = 384            # the photos' short side in memory
@@ -172,7 +173,7 @@ class Trainer:
     def batch(self):
         s = self.settings
         lightness, ab = lab_crops(random_crops(self.photos, s.crop, s.batch, self.rng))
-        hints = simulate_hints(ab, self.rng)
+        hints = simulate_hints(ab, self.rng, mean_hints=s.mean_hints)
         truth = quarter(ab)
         index = np.clip(((truth + 1) / 2 * BINS).astype(int), 0, BINS - 1)
         weight = self.weights[index[..., 0], index[..., 1]]
@@ -233,7 +234,7 @@ def write_artifacts(trainer: Trainer, size: int = 256) -> dict:
                     f"cut at each step from the manifest's {trainer.state['photos']} train-split photos "
                     f"(trainable licences only) at {trainer.settings.photo_side} px",
             "hints": f"none {int(NO_HINTS * 100)} % of the time, else a geometric number (mean "
-                     f"{MEAN_HINTS:g}) of 1-9 px squares of the true mean colour",
+                     f"{trainer.settings.mean_hints:g}) of 1-9 px squares of the true mean colour",
             "loss": f"Huber on ab at 1/4 size, class-rebalanced over {BINS}x{BINS} ab bins "
                     f"(rebalance {trainer.settings.rebalance}); AdamW, weight decay {trainer.settings.weight_decay}",
             "steps": trainer.state["step"], "batch": trainer.settings.batch,
