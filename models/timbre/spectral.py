@@ -55,6 +55,8 @@ def white_spectra(rng: np.random.Generator, batch: int, frames: int) -> tuple[np
 
 
 class DifferentiableSynth:
+    """`HarmonicNoiseSynth.render` over a whole window at once, differentiable in the controls."""
+
     def __init__(self) -> None:
         synth = engine_synth()
         self.band_to_bin = synth.noise_band_to_bin.T.astype(np.float32)       # (bands, bins)

@@ -75,7 +75,8 @@ def test_tiny_spectral_stage_starts_from_a_first_stage_model_and_resumes(rendere
     settings.steps = 3
     resumed = SpectralTrainer(settings, progress=lines.append)
     assert resumed.state["step"] == 2 and any("resumed at step 2" in line for line in lines)
-    card = write_artifacts(resumed) if resumed.run() else None
+    assert resumed.run()["step"] == 3
+    card = write_artifacts(resumed)
     assert "spectral distance" in card["training"]["loss"] and card["training"]["first_stage"]["steps"] == 1
     assert json.loads((tmp_path / "spectral" / "timbre.json").read_text())["training"]["steps"] == 3
     # A first-stage folder cannot be resumed as a spectral one.
