@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.audio.synth import HarmonicNoiseSynth
 from models.timbre import analysis
-from models.timbre.train import WINDOW_FRAMES, Trainer
+from models.timbre.train import WINDOW_FRAMES, Trainer, inputs_of
 
 FFT_SIZES = (2048, 1024, 512, 256, 128, 64)     # as models/common/metrics.multiscale_spectral_distance
 LOG_EPS = 1e-7
@@ -164,8 +164,7 @@ class SpectralTrainer(Trainer):
         """(spectral distance of the sound, the first stage's loss on the controls)."""
         y = self.model(x, training=True)
         sound = self.synth.render(y, f0_frames, f0, phase, real, imag)
-        harmonic, overall, noisy = self.control_losses(y, harmonics, noise)
-        return spectral_distance(sound, audio), harmonic + overall + 0.5 * noisy
+        return spectral_distance(sound, audio), self.control_loss(y, harmonics, noise)
 
     def _train_step(self, *batch):
         tf = self.tf
@@ -178,10 +177,8 @@ class SpectralTrainer(Trainer):
 
     def validation_loss(self) -> float:
         """The spectral distance on 16 fixed validation windows, with a fixed noise draw."""
-        from models.timbre import network
         v = self.validation
-        weights = np.repeat(np.eye(len(v.instruments), dtype=np.float32)[v.instrument], np.diff(v.starts), axis=0)
-        x = network.scale_inputs(v.f0_held, v.loudness_db, weights)
+        x = inputs_of(v)
         inside = np.concatenate([np.arange(a + 1, b - WINDOW_FRAMES) for a, b in zip(v.starts[:-1], v.starts[1:])
                                  if b - a > WINDOW_FRAMES + 1])
         starts = inside[np.linspace(0, len(inside) - 1, 16).astype(int)]

@@ -70,9 +70,7 @@ class Trainer:
         progress(f"timbre: {len(self.tunes.files)} training renderings ({len(self.tunes.f0) * 0.005 / 60:.1f} min "
                  f"of sound), instruments {', '.join(settings.instruments)}")
         count = len(settings.instruments)
-        weights = np.eye(count, dtype=np.float32)[self.tunes.instrument]
-        frame_weights = np.repeat(weights, np.diff(self.tunes.starts), axis=0)
-        self.x = network.scale_inputs(self.tunes.f0_held, self.tunes.loudness_db, frame_weights)
+        self.x = inputs_of(self.tunes)
         self.harmonics = np.nan_to_num(self.tunes.harmonics, nan=-1.0)        # -1: above the ceiling
         self.noise = self.tunes.noise
         # Window starts that stay inside one tune.
@@ -93,11 +91,12 @@ class Trainer:
                                            "instruments": list(self.settings.instruments)},
                           defaults={"stage": "controls"})
 
-    def losses(self, x, harmonics, noise):
-        return self.control_losses(self.model(x, training=True), harmonics, noise)
+    def loss(self, x, harmonics, noise):
+        return self.control_loss(self.model(x, training=True), harmonics, noise)
 
-    def control_losses(self, y, harmonics, noise):
-        """(harmonic, overall, noise) L1 log-amplitude losses of controls y against measured ones."""
+    def control_loss(self, y, harmonics, noise):
+        """L1 log-amplitude losses of controls y against measured ones: harmonics,
+        overall amplitude, and half the noise bands'."""
         from keras import ops
         amplitude, distribution, noise_out = y[..., :1], y[..., 1:1 + analysis.HARMONICS], y[..., 1 + analysis.HARMONICS:]
         below = ops.cast(harmonics >= 0, "float32")          # harmonics under the 8 kHz ceiling
@@ -108,13 +107,12 @@ class Trainer:
         harmonic = ops.sum(ops.abs(log_amp(predicted, ops) - log_amp(truth, ops)) * below) / (ops.sum(below) + 1)
         overall = ops.mean(ops.abs(log_amp(amplitude[..., 0], ops) - log_amp(ops.sum(truth, axis=-1), ops)))
         noisy = ops.mean(ops.abs(log_amp(noise_out, ops) - log_amp(noise, ops)))
-        return harmonic, overall, noisy
+        return harmonic + overall + 0.5 * noisy
 
     def _train_step(self, x, harmonics, noise):
         tf = self.tf
         with tf.GradientTape() as tape:
-            harmonic, overall, noisy = self.losses(x, harmonics, noise)
-            loss = harmonic + overall + 0.5 * noisy
+            loss = self.loss(x, harmonics, noise)
         grads = tape.gradient(loss, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
@@ -140,14 +138,11 @@ class Trainer:
     def validation_loss(self) -> float:
         """The loss on 64 fixed windows of the validation tunes (one batch: a GRU over a
         whole hour of frames would take minutes)."""
-        from models.timbre import network
         v = self.validation
-        weights = np.repeat(np.eye(len(v.instruments), dtype=np.float32)[v.instrument], np.diff(v.starts), axis=0)
-        x = network.scale_inputs(v.f0_held, v.loudness_db, weights)
+        x = inputs_of(v)
         starts = np.linspace(0, len(x) - WINDOW_FRAMES - 1, 64).astype(int)
         index = starts[:, None] + np.arange(WINDOW_FRAMES)[None, :]
-        harmonic, overall, noisy = self.losses(x[index], np.nan_to_num(v.harmonics, nan=-1.0)[index], v.noise[index])
-        return float(harmonic + overall + 0.5 * noisy)
+        return float(self.loss(x[index], np.nan_to_num(v.harmonics, nan=-1.0)[index], v.noise[index]))
 
     def preview(self, seconds: float = 8.0):
         """preview.wav: a validation rendering (left) and the network through the synthesizer (right)."""
@@ -164,6 +159,13 @@ class Trainer:
         truth = dataset.audio_of(v.files[0], self.settings.cache)[: len(ours)]
         soundfile.write(str(self.settings.out_dir / "preview.wav"), np.stack([truth, ours[: len(truth)]], 1),
                         analysis.RATE)
+
+
+def inputs_of(tunes) -> np.ndarray:
+    """The network's input for every frame of a split's tunes, each with its own instrument."""
+    from models.timbre import network
+    weights = np.eye(len(tunes.instruments), dtype=np.float32)[tunes.instrument]
+    return network.scale_inputs(tunes.f0_held, tunes.loudness_db, np.repeat(weights, np.diff(tunes.starts), axis=0))
 
 
 def predict(model, f0_held, loudness_db, weights) -> np.ndarray:
@@ -199,9 +201,10 @@ def write_artifacts(trainer: Trainer) -> dict:
             loss, window_s=WINDOW_FRAMES * 0.005),
         "files": {"float32": path.name, "keras": "timbre.keras"},
     }
-    first_card = Path(trainer.state.get("init", "init.keras")).with_name("timbre.json")
-    if trainer.state["stage"] == "spectral" and first_card.is_file():
-        card["training"]["first_stage"] = json.loads(first_card.read_text())["training"]
+    if trainer.state["stage"] == "spectral":
+        first_card = Path(trainer.state["init"]).with_name("timbre.json")
+        if first_card.is_file():
+            card["training"]["first_stage"] = json.loads(first_card.read_text())["training"]
     (out / "timbre.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
 
