@@ -385,7 +385,9 @@ class Engine:
         self.store = store or ParamStore()
         self.context.params = self.store
         self.store.define(patch.param_specs())
-        self.store.scenes = dict(patch.scenes)
+        self.store.load_scenes(patch.scenes, patch.scene_commands)
+        self.store.send_command = self._scene_command
+        self.store.node_state = self._node_state
         self.runners: dict[str, NodeRunner] = {}
         self.stop_requested = threading.Event()
         self.stopped = threading.Event()       # every node stopped and closed (files ended)
@@ -510,6 +512,23 @@ class Engine:
         if runner is not None:
             runner.node.post_command(name, args)
 
+    def _scene_command(self, node: str, name: str, args: tuple, at_us: int | None) -> None:
+        """A scene recall's command for a node's state (a colour hint, a palette)."""
+        runner = self.runners.get(node)
+        if runner is not None:
+            runner.node.post_command(name, args, at_us)
+
+    def _node_state(self) -> list[tuple[str, str, tuple]]:
+        """What /scene/store records besides parameters: each node's state as
+        commands, after the command that empties it."""
+        out = []
+        for name, runner in list(self.runners.items()):
+            node = runner.node
+            if node.scene_commands:
+                out.append((name, node.scene_clear, ()))
+                out.extend((name, command, args) for command, args in node.scene_state())
+        return out
+
     def key_pressed(self, key: str) -> bool:
         """A key the window does not use, for the nodes whose type claims it (window_keys)."""
         taken = False
@@ -579,7 +598,7 @@ class Engine:
                 runner.close()
             self._tell_audio(swap.patch)
             self.store.define(swap.patch.param_specs())
-            self.store.scenes = dict(swap.patch.scenes)
+            self.store.load_scenes(swap.patch.scenes, swap.patch.scene_commands)
             self.patch = swap.patch
             self.events.add(RELOAD, "", f"reloaded {swap.patch.path or swap.patch.name} while resting: "
                                         "it opens when the show does")
@@ -608,7 +627,7 @@ class Engine:
             runner.stop()
             runner.close()
         self.store.define(patch.param_specs())
-        self.store.scenes = dict(patch.scenes)
+        self.store.load_scenes(patch.scenes, patch.scene_commands)
         self.runners, self.patch = runners, patch
         changed = sorted(swap.new_runners)
         self.events.add(RELOAD, "", f"reloaded {patch.path or patch.name}: "

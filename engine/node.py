@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+from engine.clock import now_us
 from engine.packet import AUDIO, CONTROL, PORT_TYPES, AudioFormat, Packet, VectorFormat
 from engine.params import ParamSpec, ParamView
 
@@ -80,6 +81,10 @@ class CommandArg:
     kind: str = "f"                 # "f": a finite number; "s": a string (1024 characters at most)
     min: float | None = None
     max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("f", "s"):
+            raise ValueError(f"argument {self.name!r}: kind must be 'f' or 's', not {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,11 @@ class Node:
     generator: ClassVar[bool] = False     # clocked by its own sample clock, its inputs sampled
     osc_commands: ClassVar[dict[str, OscCommand]] = {}    # /<node>/<name> besides its parameters
     window_keys: ClassVar[dict[str, str]] = {}            # a key in the output window -> a command (as OSC's arrive)
+    # State that scenes hold besides parameters (colour hints, a palette), as the
+    # osc_commands that build it: a patch's scene may name them, /scene/store
+    # records `scene_state()`, and a recall replays them after `scene_clear`.
+    scene_commands: ClassVar[tuple[str, ...]] = ()
+    scene_clear: ClassVar[str] = ""                       # the command that empties that state
 
     def __init__(self, name: str, options: dict[str, Any], params: ParamView,
                  context: EngineContext | None = None) -> None:
@@ -192,7 +202,7 @@ class Node:
         # its `frames_wanted(lead)` paces the generator by the device's clock.
         self.clocked_by: Any = None
         # OSC commands (osc_commands) arrive from the OSC thread; `process` takes them.
-        self._commands: deque[tuple[str, tuple]] = deque(maxlen=256)
+        self._commands: deque[tuple[str, tuple, int | None]] = deque(maxlen=256)
         # Set when the engine stops this node; sources wait on it instead of sleeping.
         self.stopping = threading.Event()
         # Input port -> the "node.port" the patch connects to it (set by the engine).
@@ -221,16 +231,27 @@ class Node:
         """Called on the node's thread when nothing has arrived for a while
         (10-100 ms): keeps a window responsive and lets it show 'no signal'."""
 
-    def post_command(self, name: str, args: tuple) -> None:
-        """An OSC command for this node (checked already); any thread."""
-        self._commands.append((name, args))
+    def post_command(self, name: str, args: tuple, at_us: int | None = None) -> None:
+        """An OSC command for this node (checked already); any thread. From
+        `at_us` (engine time) if given: a scene recall that lands on the next beat."""
+        self._commands.append((name, args, at_us))
 
     def take_commands(self) -> list[tuple[str, tuple]]:
-        """The commands that arrived since the last call, oldest first (the node's thread)."""
-        out = []
+        """The commands due since the last call, oldest first (the node's thread)."""
+        out, later, now = [], [], now_us()
         while self._commands:
-            out.append(self._commands.popleft())
+            name, args, at_us = self._commands.popleft()
+            if at_us is not None and at_us > now:
+                later.append((name, args, at_us))
+            else:
+                out.append((name, args))
+        self._commands.extend(later)
         return out
+
+    def scene_state(self) -> list[tuple[str, tuple]]:
+        """The `scene_commands` that rebuild this node's state as it is now
+        (what /scene/store records); any thread."""
+        return []
 
     def output_latency_ms(self) -> float:
         """A presenting sink: how long after `process` the audience meets the value

@@ -144,6 +144,14 @@ class ParamStore:
     # When a scene recall takes effect (engine µs; None: at once): a Link node
     # sets this so recalls from any path land on the next beat or bar.
     recall_at: Callable[[], int | None] | None = field(default=None, repr=False, compare=False)
+    # Node state in scenes (colour hints, a palette): scene -> [(node, command, args)],
+    # replayed by `send_command(node, command, args, at_us)`; `node_state()` is
+    # what /scene/store records (the engine sets both).
+    scene_commands: dict[str, list[tuple[str, str, tuple]]] = field(default_factory=dict)
+    send_command: Callable[[str, str, tuple, int | None], None] | None = field(default=None, repr=False,
+                                                                               compare=False)
+    node_state: Callable[[], list[tuple[str, str, tuple]]] | None = field(default=None, repr=False, compare=False)
+    _stored: set[str] = field(default_factory=set, repr=False, compare=False)   # scenes stored while running
 
     def define(self, specs: dict[str, ParamSpec]) -> None:
         """Install the parameters of a (re)loaded patch.
@@ -219,6 +227,9 @@ class ParamStore:
                     self.set(key, value, fade_s, at_us)
                 except ParamError:
                     pass             # a parameter a reload removed: the rest of the scene still applies
+            if self.send_command is not None:
+                for node, command, args in self.scene_commands.get(scene, ()):
+                    self.send_command(node, command, args, at_us)
 
     def store_scene(self, scene: str) -> dict[str, Any]:
         """Remember the current targets of the exposed parameters as a scene."""
@@ -229,7 +240,22 @@ class ParamStore:
                 raise ParamError(f"already {MAX_SCENES} scenes; store over one of them")
             values = {key: self._ramps[key].target for key in self.exposed()}
             self.scenes[scene] = values
+            self.scene_commands[scene] = list(self.node_state()) if self.node_state is not None else []
+            self._stored.add(scene)
             return values
+
+    def load_scenes(self, scenes: dict[str, dict[str, Any]],
+                    commands: dict[str, list[tuple[str, str, tuple]]] | None = None) -> None:
+        """The scenes of a (re)loaded patch. Scenes stored while running stay
+        unless the patch now has one of that name: an edit of the file must not
+        lose what the performer stored."""
+        with self._lock:
+            kept = {name for name in self._stored if name not in scenes and name in self.scenes}
+            self.scenes = {**{name: self.scenes[name] for name in kept}, **scenes}
+            self.scene_commands = {**{name: self.scene_commands.get(name, []) for name in kept},
+                                   **(commands or {})}
+            self._stored = kept
+            self.version += 1
 
     def _key(self, key: str) -> str:
         if key not in self._ramps:

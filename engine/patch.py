@@ -101,6 +101,8 @@ class Patch:
     audio: dict[str, Any] = field(default_factory=dict)
     show: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] = field(default_factory=dict)
+    # Node state in scenes: scene -> [(node, command, args)] (engine/node.py: scene_commands)
+    scene_commands: dict[str, list[tuple[str, str, tuple]]] = field(default_factory=dict)
 
     def exposed_params(self) -> dict[str, ParamSpec]:
         return {key: spec for key, spec in self.param_specs().items() if spec.exposed}
@@ -181,7 +183,7 @@ class _Validator:
             self.connections(nodes)
         ordered = self.order(nodes) if not self.problems else nodes
         broken = set(nodes_data) - set(nodes)  # already reported; no follow-on errors
-        scenes = self.scenes(data.get("scenes", {}), ordered, broken)
+        scenes, scene_commands = self.scenes(data.get("scenes", {}), ordered, broken)
         self.targets(ordered, broken)
         osc = self.settings("osc", data.get("osc", {}), OSC_KEYS)
         audio = self.settings("audio", data.get("audio", {}), AUDIO_KEYS)
@@ -192,7 +194,7 @@ class _Validator:
         schedule = self.schedule(data.get("schedule", {}), scenes)
         if self.problems:
             raise PatchError(self.problems)
-        return Patch(self.path, name, description, ordered, scenes, osc, audio, show, schedule)
+        return Patch(self.path, name, description, ordered, scenes, osc, audio, show, schedule, scene_commands)
 
     def schedule(self, data: Any, scenes: dict[str, Any]) -> dict[str, Any]:
         """[schedule]: opening hours and timed scenes (engine/ops/schedule.py)."""
@@ -470,13 +472,17 @@ class _Validator:
                                           f"{_suggest(param, list(nodes[node].params))}; its parameters are: "
                                           f"{', '.join(nodes[node].params) or 'none'}")
 
-    def scenes(self, data: Any, nodes: dict[str, NodeDecl], broken: set[str]) -> dict[str, dict[str, Any]]:
+    def scenes(self, data: Any, nodes: dict[str, NodeDecl], broken: set[str]) \
+            -> tuple[dict[str, dict[str, Any]], dict[str, list[tuple[str, str, tuple]]]]:
+        """Each scene's parameter values, and the commands that set its nodes' state."""
         if not isinstance(data, dict):
             self.problem("scenes", f"expected a table of [scenes.NAME], got {describe(data)}")
-            return {}
+            return {}, {}
         scenes: dict[str, dict[str, Any]] = {}
+        commands: dict[str, list[tuple[str, str, tuple]]] = {}
         for scene, values in data.items():
             scenes[scene] = {}
+            commands[scene] = []
             if not isinstance(values, dict):
                 self.problem(f"scenes.{scene}", f"expected a table of node.param = value, got {describe(values)}")
                 continue
@@ -486,21 +492,52 @@ class _Validator:
                 if not isinstance(params, dict):
                     self.problem(f"scenes.{scene}.{node}", f"expected {node}.PARAM = value, got {describe(params)}")
                     continue
+                decl = nodes.get(node)
+                state = set(decl.node_class.scene_commands) | {decl.node_class.scene_clear} - {""} if decl else set()
+                if state & set(params):
+                    # the scene's state replaces the node's: emptied first
+                    commands[scene].append((node, decl.node_class.scene_clear, ()))
                 for param, value in params.items():
                     key = f"scenes.{scene}.{node}.{param}"
-                    decl = nodes.get(node)
+                    if param in state:
+                        commands[scene].extend((node, param, args) for args in self.scene_command(
+                            key, decl.node_class.osc_commands[param], value, param == decl.node_class.scene_clear))
+                        continue
                     spec = decl.params.get(param) if decl else None
                     if spec is None or not spec.exposed:
                         exposed = [f"{d.name}.{p}" for d in nodes.values() for p, s in d.params.items() if s.exposed]
+                        held = [f"{d.name}.{c}" for d in nodes.values() for c in d.node_class.scene_commands]
                         self.problem(key, f"a scene can only set exposed parameters; exposed are: "
-                                          f"{', '.join(exposed) or 'none'}")
+                                          f"{', '.join(exposed) or 'none'}"
+                                     + (f"; and node state: {', '.join(held)}" if held else ""))
                         continue
                     problem = _out_of_range(spec, value)
                     if problem:
                         self.problem(key, problem)
                         continue
                     scenes[scene][f"{node}/{param}"] = spec.coerce(value)[0]
-        return scenes
+        return scenes, {scene: entries for scene, entries in commands.items() if entries}
+
+    def scene_command(self, key: str, command: Any, value: Any, clear: bool) -> list[tuple]:
+        """A scene's `node.command = ...`: `true` (a command without arguments,
+        as `clear`), a list of numbers (one command: a palette), or a list of
+        such lists (several: colour hints). Checked as OSC's would be."""
+        if clear:
+            if value is not True:
+                self.problem(key, f"expected true (empty the node's state first), got {describe(value)}")
+            return []                      # the clear is already first
+        calls = value if isinstance(value, list) and value and all(isinstance(v, list) for v in value) else [value]
+        out = []
+        for i, args in enumerate(calls):
+            where = key if len(calls) == 1 else f"{key}[{i}]"
+            if not isinstance(args, list):
+                self.problem(where, f"expected a list of arguments ({command.type_tag()}), got {describe(args)}")
+                continue
+            try:
+                out.append(command.check(args))
+            except ValueError as error:
+                self.problem(where, str(error))
+        return out
 
 
 def _check_option(option: Option, value: Any) -> str | None:

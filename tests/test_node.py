@@ -87,3 +87,15 @@ def test_a_broken_plugin_is_named_and_the_engine_types_still_load(tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0] == "True", done.stderr
     assert "tensorstage_broken_nodes" in lines[1] and "RuntimeError: half-installed" in lines[1]
+
+
+def test_a_command_for_later_waits_for_its_time_and_the_rest_arrive_in_order():
+    from engine.clock import now_us
+    node = node_module.Node("n", {}, None)
+    node.post_command("first", ())
+    node.post_command("on_the_bar", (1.0,), at_us=now_us() + 60_000_000)
+    node.post_command("second", (2.0,))
+    assert node.take_commands() == [("first", ()), ("second", (2.0,))]
+    assert node.take_commands() == []                       # still waiting
+    node.post_command("due", (), at_us=now_us() - 1)
+    assert node.take_commands() == [("due", ())]

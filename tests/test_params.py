@@ -122,3 +122,21 @@ def test_redefining_keeps_values_unless_the_default_changed(store):
     store.define(specs)
     assert store.value("fx/gain") == 1.2
     assert store.value("fx/steps") == 3
+
+
+def test_scenes_carry_node_state_and_a_stored_scene_survives_a_reload(store, clock):
+    sent = []
+    store.send_command = lambda node, command, args, at_us: sent.append((node, command, args, at_us))
+    store.node_state = lambda: [("col", "clear", ()), ("col", "hint", (0.5, 0.5, 1.0, 0.0, 0.0))]
+    store.load_scenes({"dark": {"fx/gain": 0.0}}, {"dark": [("col", "clear", ()), ("col", "palette", (1.0, 0.0, 0.0))]})
+    store.recall_at = lambda: clock() + 300_000          # on the next bar: the node's state too
+    store.recall("dark")
+    assert sent == [("col", "clear", (), clock() + 300_000), ("col", "palette", (1.0, 0.0, 0.0), clock() + 300_000)]
+    store.store_scene("mine")
+    assert store.scene_commands["mine"] == [("col", "clear", ()), ("col", "hint", (0.5, 0.5, 1.0, 0.0, 0.0))]
+    # The file is edited: its scenes are the patch's, and the stored one stays
+    # unless the patch now has a scene of that name.
+    store.load_scenes({"bright": {"fx/gain": 2.0}})
+    assert sorted(store.scenes) == ["bright", "mine"] and "dark" not in store.scene_commands
+    store.load_scenes({"mine": {"fx/gain": 1.5}})
+    assert store.scenes == {"mine": {"fx/gain": 1.5}} and store.scene_commands == {}

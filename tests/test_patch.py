@@ -313,3 +313,40 @@ def test_a_node_type_that_is_not_a_string_is_named_not_raised(tmp_path):
     [problem] = problems(tmp_path, text)
     assert problem.startswith('show.toml: node "camera", key "type": expected the name of a node type (a string), '
                               "got the list ['camera']")
+
+
+COLOUR = """
+[nodes.pattern]
+type = "test_pattern"
+
+[nodes.colorize]
+type = "colorize"
+inputs.video = "pattern.video"
+params.saturation = 1.0
+
+[nodes.out]
+type = "test_collect"
+inputs.value = "colorize.video"
+
+[scenes.warm]
+colorize.saturation = 1.2
+{scene}
+"""
+
+
+def test_a_scene_holds_a_nodes_state_as_its_commands_checked_as_osc_would(tmp_path):
+    patch = parse_patch(COLOUR.format(scene="colorize.palette = [1, 0.5, 0, 0.1, 0.1, 0.4]\n"
+                                            "colorize.hint = [[0.5, 0.2, 1, 1, 0], [0.5, 0.8, 0, 0, 1, 0.1]]"))
+    assert patch.scenes == {"warm": {"colorize/saturation": 1.2}}
+    assert patch.scene_commands == {"warm": [           # emptied first, so the scene's state replaces the node's
+        ("colorize", "clear", ()), ("colorize", "palette", (1.0, 0.5, 0.0, 0.1, 0.1, 0.4)),
+        ("colorize", "hint", (0.5, 0.2, 1.0, 1.0, 0.0)), ("colorize", "hint", (0.5, 0.8, 0.0, 0.0, 1.0, 0.1))]}
+    assert parse_patch(COLOUR.format(scene="colorize.clear = true")).scene_commands == {
+        "warm": [("colorize", "clear", ())]}
+    assert problems(tmp_path, COLOUR.format(scene="colorize.palette = [1, 2, 0]\ncolorize.clear = 1\n"
+                                                  "colorize.hint = [[0.5, 0.5, 1], [0.1, 0.1, 1, 1, 1]]")) == [
+        'show.toml: key "scenes.warm.colorize.palette": g: 2 is outside 0..1',
+        'show.toml: key "scenes.warm.colorize.clear": expected true (empty the node\'s state first), '
+        'got the integer 1',
+        'show.toml: key "scenes.warm.colorize.hint[0]": expected fffff[f] (x, y, r, g, b, radius), '
+        'got 3 argument(s)']

@@ -68,7 +68,7 @@ class ColorizeNode(ModelNode):
     }
     osc_commands = {
         "hint": OscCommand((CommandArg("x", **UNIT), CommandArg("y", **UNIT), CommandArg("r", **UNIT),
-                            CommandArg("g", **UNIT), CommandArg("b", **UNIT), CommandArg("radius", 0.0, 0.0, 0.5)),
+                            CommandArg("g", **UNIT), CommandArg("b", **UNIT), CommandArg("radius", min=0.0, max=0.5)),
                            "drop a colour hint: X Y (0..1 across and down the frame), R G B (0..1), "
                            "RADIUS (share of the frame, default 0.02)", optional=1),
         "palette": OscCommand((CommandArg("r", **UNIT), CommandArg("g", **UNIT), CommandArg("b", **UNIT)),
@@ -77,6 +77,11 @@ class ColorizeNode(ModelNode):
                               repeat=MAX_PALETTE),
         "clear": OscCommand((), "remove every colour hint and the palette"),
     }
+    # Hints and the palette are part of a scene: a patch's scene may set them
+    # (`colorize.palette = [R, G, B, ...]`, `colorize.hint = [[X, Y, R, G, B], ...]`)
+    # and /scene/store records them.
+    scene_commands = ("hint", "palette")
+    scene_clear = "clear"
     status_figures = (StatusFigure("colorize/hints", "i", "colour hints in force in the colorize nodes"),
                       StatusFigure("colorize/palette_colours", "i", "colours of the colorize nodes' palettes"))
 
@@ -87,8 +92,10 @@ class ColorizeNode(ModelNode):
         return int(self.model.input_shape("lightness")[1])
 
     def warm_up(self) -> None:
-        self.hints: list[tuple[float, float, float, float, float, float]] = []   # x, y, a, b, radius, time
+        # x, y, a, b, radius, time, and the hint command's arguments (for scenes)
+        self.hints: list[tuple[float, float, float, float, float, float, tuple]] = []
         self.palette: np.ndarray | None = None
+        self.palette_rgb: tuple = ()
         self.stabilizer = Stabilizer(MAX_KEEP)
         size = self.model_size()
         self.model.run(lightness=np.full((1, size, size, 1), 0.5, np.float32),
@@ -101,6 +108,16 @@ class ColorizeNode(ModelNode):
     def reset(self) -> None:
         self.stabilizer.reset()
 
+    def take_over(self, previous) -> None:
+        """A reload or a model swap keeps the performer's hints and palette."""
+        super().take_over(previous)
+        if isinstance(previous, ColorizeNode) and hasattr(previous, "hints"):
+            self.hints, self.palette, self.palette_rgb = list(previous.hints), previous.palette, previous.palette_rgb
+
+    def scene_state(self) -> list[tuple[str, tuple]]:
+        hints, palette = list(getattr(self, "hints", ())), getattr(self, "palette_rgb", ())
+        return ([("palette", palette)] if palette else []) + [("hint", hint[6]) for hint in hints]
+
     def status(self) -> dict[str, float]:
         return {"colorize/hints": len(getattr(self, "hints", ())),
                 "colorize/palette_colours": 0 if getattr(self, "palette", None) is None else len(self.palette)}
@@ -110,22 +127,22 @@ class ColorizeNode(ModelNode):
             # A performer's change shows at once: the stabiliser would take a second to let it in.
             self.stabilizer.reset()
             if name == "clear":
-                self.hints.clear()
-                self.palette = None
+                self.hints = []
+                self.palette, self.palette_rgb = None, ()
             elif name == "palette":
-                self.palette = palette_lab(args)
+                self.palette, self.palette_rgb = palette_lab(args), tuple(args)
             elif name == "hint":
                 x, y, r, g, b = args[:5]
                 a_, b_ = rgb_to_ab(r, g, b)
-                self.hints.append((x, y, a_, b_, args[5] if len(args) > 5 else 0.02, time.monotonic()))
-                del self.hints[:-MAX_HINTS]
+                self.hints = [*self.hints[-(MAX_HINTS - 1):],
+                              (x, y, a_, b_, args[5] if len(args) > 5 else 0.02, time.monotonic(), tuple(args))]
 
     def _hint_weights(self) -> list[tuple[float, float, float, float, float, float]]:
         """Hints as (x, y, a, b, radius share, weight) with their fade applied."""
         decay, now = self.param["hint_decay_s"], time.monotonic()
         weighted = [(hint, 1.0 if decay <= 0 else max(0.0, 1.0 - (now - hint[5]) / decay)) for hint in self.hints]
         self.hints = [hint for hint, weight in weighted if weight > 0.05]       # faded ones are gone
-        return [(x, y, a, b, radius, weight) for (x, y, a, b, radius, _), weight in weighted if weight > 0.05]
+        return [(x, y, a, b, radius, weight) for (x, y, a, b, radius, *_), weight in weighted if weight > 0.05]
 
     def paint(self, frame: np.ndarray) -> np.ndarray:
         """The coloured frame at the frame's size (BGR)."""

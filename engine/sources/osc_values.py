@@ -60,8 +60,8 @@ class OscValuesSource(Node):
     def open(self) -> None:
         self.report(f"/{self.name}/set takes {len(self.opts['values'])} number(s): {', '.join(self.opts['values'])}")
 
-    def post_command(self, name: str, args: tuple) -> None:
-        super().post_command(name, args)
+    def post_command(self, name: str, args: tuple, at_us: int | None = None) -> None:
+        super().post_command(name, args, at_us)
         self.arrived.set()                  # wakes `process` at once: no polling
 
     def process(self, inputs: dict[str, Packet]) -> dict[str, Packet] | None:

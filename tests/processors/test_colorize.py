@@ -84,3 +84,27 @@ def test_a_model_of_another_family_is_refused_naming_the_file():
     assert node.open() is False
     [error] = node.events.messages("error")
     assert f"{style}: has 2 input(s)" in error or f"{style}: no input fits" in error, error
+
+
+def test_hints_and_palette_are_the_scene_state_and_a_reload_keeps_them(tiny_model):
+    picture = frame()
+    options = {"path": str(tiny_model), "threads": 1}
+    with NodeHarness("colorize", options=options, name="colorize") as node:
+        node.node.post_command("palette", (0.0, 0.3, 1.0, 1.0, 0.5, 0.0))
+        node.node.post_command("hint", (0.5, 0.5, 1.0, 0.0, 0.0))
+        node.node.post_command("hint", (0.2, 0.1, 0.0, 1.0, 0.0, 0.1))
+        node.feed(video=Packet(picture, 1))
+        state = node.node.scene_state()
+        assert state == [("palette", (0.0, 0.3, 1.0, 1.0, 0.5, 0.0)), ("hint", (0.5, 0.5, 1.0, 0.0, 0.0)),
+                         ("hint", (0.2, 0.1, 0.0, 1.0, 0.0, 0.1))]
+        with NodeHarness("colorize", options=options, name="colorize") as replacement:
+            replacement.node.take_over(node.node)        # a reload with new options, or a model swap
+            assert replacement.node.scene_state() == state
+            assert replacement.node.status() == {"colorize/hints": 2, "colorize/palette_colours": 2}
+        node.node.post_command("clear", ())
+        for command, args in state:                      # a scene's recall replays them
+            node.node.post_command(command, args)
+        replayed = node.feed(video=Packet(picture, 2))["video"].value
+        assert node.node.scene_state() == state
+        node.node.post_command("clear", ())
+        assert not np.array_equal(node.feed(video=Packet(picture, 3))["video"].value, replayed)
