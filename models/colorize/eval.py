@@ -30,9 +30,9 @@ HINTS = 10
 HINT_RADIUS_PX = 2      # a 5 x 5 square at 256 px, as in training (1-9 px)
 
 
-def held_out_photos(size: int = SIZE, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+def held_out_photos(size: int = SIZE, limit: int | None = None, split: str = "test") -> tuple[list[str], np.ndarray]:
     from models.common.data import held_out_photos as photos
-    return photos(size, limit)
+    return photos(size, limit, split)
 
 
 def truth_hints(rgb: np.ndarray, count: int, rng: np.random.Generator) -> list[tuple]:
@@ -85,13 +85,14 @@ def chroma(frames_rgb: np.ndarray) -> np.ndarray:
                      for f in frames_rgb])
 
 
-def run(model_path: Path | None = None, limit: int | None = None, frames: int = 8, progress=print) -> dict:
+def run(model_path: Path | None = None, limit: int | None = None, frames: int = 8, progress=print,
+        split: str = "test") -> dict:
     from engine.runtime.color import from_lab, to_lab
     from models.colorize.baseline import levin_colorize
     from models.common import metrics
 
     started = time.monotonic()
-    names, photos = held_out_photos(SIZE, limit)
+    names, photos = held_out_photos(SIZE, limit, split)
     node = _node(model_path, stabilize=0.0)
     rng = np.random.default_rng(0)
     scores: dict[str, list[float]] = {k: [] for k in ("grey", "automatic", "hints", "levin", "colourfulness_ratio")}
@@ -110,7 +111,7 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
         scores["colourfulness_ratio"].append(metrics.colourfulness(auto) / max(metrics.colourfulness(truth), 1e-6))
         progress(f"eval colorize: {name}: PSNR grey {scores['grey'][-1]:.1f}, automatic {scores['automatic'][-1]:.1f}, "
                  f"10 hints {scores['hints'][-1]:.1f}, Levin {scores['levin'][-1]:.1f} dB")
-    figures = {"photos": len(names), "model": str(model_path or "shipped")}
+    figures = {"photos": len(names), "split": split, "model": str(model_path or "shipped")}
     for key, values in scores.items():
         figures[f"{key}_psnr_db" if key != "colourfulness_ratio" else key] = float(np.mean(values))
     # The automatic colour at lower saturation: where PSNR and colourfulness meet
@@ -149,7 +150,7 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
 
 def table(figures: dict) -> str:
     return "\n".join([
-        f"eval colorize: {figures['model']} on {figures['photos']} held-out photos",
+        f"eval colorize: {figures['model']} on {figures['photos']} {figures.get('split', 'test')}-split photos",
         "",
         f"{'':<34}{'PSNR dB':>9}",
         f"{'grey (the lightness alone)':<34}{figures['grey_psnr_db']:>9.2f}",
@@ -197,8 +198,8 @@ def contact_sheet(path: Path, model_path: Path | None = None, count: int = 3) ->
     return path
 
 
-def main(model_path=None, json_path=None, limit=None) -> int:
-    figures = run(model_path, limit)
+def main(model_path=None, json_path=None, limit=None, split="test") -> int:
+    figures = run(model_path, limit, split=split)
     print(table(figures))
     if json_path:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,9 @@ class Settings:
     learning_rate: float = 2e-3
     widths: tuple[int, int, int] = (16, 32, 64)
     mean_hints: float = MEAN_HINTS   # hints per crop when there are any (the eval: 10 at 256 px)
-    rebalance: float = 0.5           # lambda of Zhang et al. 2016: 1 plain Huber, 0 fully inverse-frequency
+    rebalance: float = 0.5           # lambda of Zhang et al. 2016: 1 plain loss, 0 fully inverse-frequency
+    loss: str = "huber"              # "huber" (delta 0.1, nearly L1: a median) or "l2" (the mean, what PSNR rewards)
+    hint_hue_jitter: float = 0.0     # share of hinted crops whose colours (truth and hints) turn by a random hue
     weight_decay: float = 1e-4       # AdamW: against learning 31 photos by heart
     photo_side: int = 384            # the photos' short side in memory
     checkpoint_every_s: float = 60.0
@@ -126,6 +128,22 @@ def simulate_hints(ab: np.ndarray, rng: np.random.Generator, no_hints: float = N
     return planes
 
 
+def turn_hues(ab: np.ndarray, hints: np.ndarray, share: float, rng: np.random.Generator):
+    """`share` of the hinted crops with their colours (truth and hints alike)
+    turned by a random hue angle, the lightness kept. 31 photos are learned by
+    heart, so their colours follow from the lightness and hints tell the
+    network nothing it needs: on a crop whose colours it cannot know, only the
+    hints give them, and it learns to carry them along the picture."""
+    ab, hints = ab.copy(), hints.copy()
+    for i in range(len(ab)):
+        if hints[i, ..., 2].any() and rng.random() < share:
+            angle = rng.uniform(0, 2 * np.pi)
+            turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]], np.float32)
+            ab[i] = np.clip(ab[i] @ turn, -1, 1)
+            hints[i, ..., :2] = np.clip(hints[i, ..., :2] @ turn, -1, 1) * hints[i, ..., 2:]
+    return ab, hints
+
+
 class Trainer:
     def __init__(self, settings: Settings, progress=print):
         import keras
@@ -149,12 +167,14 @@ class Trainer:
         self.optimizer = keras.optimizers.AdamW(settings.learning_rate, weight_decay=settings.weight_decay)
         self.optimizer.build(self.model.trainable_variables)
         self.state = {"step": 0, "elapsed_s": 0.0, "loss": None, "widths": list(settings.widths),
+                      "loss_kind": settings.loss,
                       "photos": len(self.photos)}
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
         self._resume()
 
     def _resume(self):
-        checkpoint.resume(self, "colorize", {"widths": list(self.settings.widths)})
+        checkpoint.resume(self, "colorize", {"widths": list(self.settings.widths), "loss_kind": self.settings.loss},
+                          defaults={"loss_kind": "huber"})
 
     def checkpoint(self):
         checkpoint.save(self.settings.out_dir, self.model, self.optimizer, self.state)
@@ -164,8 +184,11 @@ class Trainer:
         with tf.GradientTape() as tape:
             ab = self.model({"lightness": lightness, "hints": hints}, training=True)
             error = tf.abs(ab - truth)
-            huber = tf.where(error < 0.1, 0.5 * error * error / 0.1, error - 0.05)
-            loss = tf.reduce_mean(tf.reduce_sum(huber, axis=-1) * weight)
+            if self.settings.loss == "l2":
+                per_pixel = error * error
+            else:
+                per_pixel = tf.where(error < 0.1, 0.5 * error * error / 0.1, error - 0.05)
+            loss = tf.reduce_mean(tf.reduce_sum(per_pixel, axis=-1) * weight)
         grads = tape.gradient(loss, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
@@ -174,6 +197,8 @@ class Trainer:
         s = self.settings
         lightness, ab = lab_crops(random_crops(self.photos, s.crop, s.batch, self.rng))
         hints = simulate_hints(ab, self.rng, mean_hints=s.mean_hints)
+        if s.hint_hue_jitter > 0:
+            ab, hints = turn_hues(ab, hints, s.hint_hue_jitter, self.rng)
         truth = quarter(ab)
         index = np.clip(((truth + 1) / 2 * BINS).astype(int), 0, BINS - 1)
         weight = self.weights[index[..., 0], index[..., 1]]
@@ -234,8 +259,10 @@ def write_artifacts(trainer: Trainer, size: int = 256) -> dict:
                     f"cut at each step from the manifest's {trainer.state['photos']} train-split photos "
                     f"(trainable licences only) at {trainer.settings.photo_side} px",
             "hints": f"none {int(NO_HINTS * 100)} % of the time, else a geometric number (mean "
-                     f"{trainer.settings.mean_hints:g}) of 1-9 px squares of the true mean colour",
-            "loss": f"Huber on ab at 1/4 size, class-rebalanced over {BINS}x{BINS} ab bins "
+                     f"{trainer.settings.mean_hints:g}) of 1-9 px squares of the true mean colour"
+                     + (f"; {trainer.settings.hint_hue_jitter:.0%} of hinted crops turned to a random hue"
+                        if trainer.settings.hint_hue_jitter else ""),
+            "loss": f"{'Huber' if trainer.settings.loss == 'huber' else 'squared error'} on ab at 1/4 size, class-rebalanced over {BINS}x{BINS} ab bins "
                     f"(rebalance {trainer.settings.rebalance}); AdamW, weight decay {trainer.settings.weight_decay}",
             "steps": trainer.state["step"], "batch": trainer.settings.batch,
             "minutes": round(trainer.state["elapsed_s"] / 60, 1), "final_loss": trainer.state["loss"],

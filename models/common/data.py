@@ -307,13 +307,14 @@ def load_crops(split: str, size: int, cache=None) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
-def held_out_photos(size: int = 256, limit: int | None = None) -> tuple[list[str], np.ndarray]:
-    """The test split's photos on this machine (never trained on), centre squares at `size`."""
+def held_out_photos(size: int = 256, limit: int | None = None, split: str = "test") -> tuple[list[str], np.ndarray]:
+    """The test split's photos on this machine (never trained on), centre squares at `size`
+    (`split="validation"`: the photos to choose a recipe or a setting on)."""
     import cv2
 
     from models.common.teacher import center_square
 
-    entries = select(read_manifest(), split="test", kind="photo")
+    entries = select(read_manifest(), split=split, kind="photo")
     if limit:
         entries = entries[:limit]
     images = [cv2.resize(center_square(load_rgb(resolve(e))), (size, size),

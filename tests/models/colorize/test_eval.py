@@ -33,3 +33,15 @@ def test_gpu_check_reports_each_size(tmp_path):
     for label in SIZES:
         assert figures[f"p50_{label}_ms"] > 0
     assert figures["psnr_float16_vs_float32_256_db"] > 30
+
+
+def test_the_validation_split_is_another_set_of_photos(tmp_path):
+    from models.common import data
+    by_split = {s: [e.id for e in data.select(data.read_manifest(), split=s, kind="photo")] for s in ("test", "validation")}
+    require(all(by_split.values()), f"held-out photos ({data.install_hint(['opencv-doc'])})")
+    out = tmp_path / "validation.json"
+    assert main(["eval", "colorize", "--split", "validation", "--photos", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["split"] == "validation" and figures["photos"] == 1
+    names, _ = data.held_out_photos(64, None, "validation")
+    assert names == by_split["validation"] and not set(names) & set(by_split["test"])

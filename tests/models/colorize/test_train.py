@@ -3,7 +3,7 @@ simulated hints carry the true colour, and rare colours weigh more."""
 
 import numpy as np
 
-from models.colorize.train import BINS, colour_weights, quarter, simulate_hints
+from models.colorize.train import BINS, colour_weights, quarter, simulate_hints, turn_hues
 
 
 def test_simulated_hints_are_squares_of_the_true_mean_colour_and_sometimes_none():
@@ -17,6 +17,23 @@ def test_simulated_hints_are_squares_of_the_true_mean_colour_and_sometimes_none(
     # Every hinted pixel holds a mean of true colours: inside the range of the truth.
     assert np.all(np.abs(planes[i, ys, xs, :2]) <= 0.5)
     assert np.all(planes[~hinted][:, :2] == 0)
+
+
+def test_turned_hues_keep_the_hints_on_the_truth_and_leave_crops_without_hints_alone():
+    rng = np.random.default_rng(1)
+    ab = rng.uniform(-0.4, 0.4, (64, 16, 16, 2)).astype(np.float32)
+    planes = simulate_hints(ab, rng)
+    turned, turned_planes = turn_hues(ab, planes, 1.0, rng)
+    hinted = planes[..., 2].any(axis=(1, 2))
+    assert np.array_equal(turned[~hinted], ab[~hinted])               # the automatic crops keep their colour
+    assert not np.allclose(turned[hinted], ab[hinted])
+    # a turn keeps each colour's strength, and a hint still carries the truth's colour where it lies
+    assert np.allclose(np.linalg.norm(turned, axis=-1), np.linalg.norm(ab, axis=-1), atol=1e-5)
+    i = int(np.argmax(hinted))
+    ys, xs = np.nonzero(planes[i, ..., 2])
+    assert np.allclose(np.linalg.norm(turned_planes[i, ys, xs, :2], axis=-1),
+                       np.linalg.norm(planes[i, ys, xs, :2], axis=-1), atol=1e-5)
+    assert np.array_equal(turned_planes[..., 2], planes[..., 2])
 
 
 def test_rare_colours_weigh_more_and_the_mean_weight_is_one():
