@@ -162,6 +162,17 @@ def test_osc_list_prints_the_address_space():
     assert rows["/tensorstage/alive"][:2] == ["out", "f"]
 
 
+def test_every_bundled_patch_lists_its_addresses_with_type_tags():
+    from engine.osc.address_space import address_space
+    from engine.patch import bundled_patches, load_patch
+    for name, path in bundled_patches().items():
+        listed = address_space(load_patch(path))        # colorize_live's once failed on a malformed argument
+        assert listed and all(a.address.startswith("/") for a in listed), name
+    rows = {line.split()[0]: line.split()[1:] for line in tensorstage("osc", "list", "colorize_live").stdout.splitlines()
+            if line.startswith("/")}
+    assert rows["/colorize/hint"][:2] == ["in", "fffff[f]"] and rows["/colorize/palette"][:2] == ["in", "fff..."]
+
+
 def test_style_live_runs_headless_and_paints_the_recording(tmp_path):
     stats = tmp_path / "stats.json"
     result = tensorstage("run", "style_live", "--duration", "3", "--headless", "--no-osc",

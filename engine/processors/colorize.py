@@ -7,11 +7,13 @@ size plus hint planes and gives the a and b colour channels at a quarter of
 that size; as chroma they are scaled up and put beside the frame's own
 full-size luma, so detail stays as sharp as the input. A colour input works too:
 only its lightness is used, so a faded film or a desaturated camera can be
-recoloured. Hints go into the network and then, at its output size, their
-colour is spread along the lightness (`spread_hints`), so a hint colours its
-whole region and stops at edges. A palette redraws the network's colour from
-its colours before the hints apply (`map_to_palette`). Hints fade over
-`hint_decay_s` (0: they stay until cleared).
+recoloured. Hints go into the network, which carries their colour near where
+they fall, and then, at its output size, their colour is spread along the
+lightness (`spread_hints`) over its region and beyond, fainter across edges;
+`hint_spread` mixes the two (1 spread, 0 the network's alone). A palette
+redraws the network's colour from its colours before the hints apply
+(`map_to_palette`). Hints fade over `hint_decay_s` (0: they stay until
+cleared). Hints and palette are the node's scene state.
 Stabilisation (engine/runtime/stabilizer.py) carries the colour along the
 camera's motion, and takes the new colour at once after a cut.
 """
@@ -62,6 +64,9 @@ class ColorizeNode(ModelNode):
                                 smoothing_s=0.2),
         "hint_decay_s": ParamSpec(FLOAT, 0.0, "seconds a hint takes to fade out (0: it stays until cleared)",
                                   min=0.0, max=600.0, unit="s"),
+        "hint_spread": ParamSpec(FLOAT, 1.0, "how far hints reach: 1 their colour spreads over the picture "
+                                 "along its edges, 0 only the network carries them (closer to where they fall)",
+                                 min=0.0, max=1.0, smoothing_s=0.2),
         "stabilize": ParamSpec(FLOAT, 1.0, "motion-compensated smoothing against flicker (0 off)",
                                min=0.0, max=1.0),
         "resolution": resolution_param(RESOLUTIONS, "256"),
@@ -167,9 +172,11 @@ class ColorizeNode(ModelNode):
             guide = small_l.astype(np.float32) / 255.0
         if self.palette is not None:
             ab = map_to_palette(guide, ab, self.palette)
-        if hints:          # the hints' colour reaches their whole region, stopping at edges
-            ab = spread_hints(guide, hint_planes(quarter, quarter, [
+        spread = self.param["hint_spread"]
+        if hints and spread > 0:       # the hints' colour reaches their whole region, fainter across edges
+            spread_ab = spread_hints(guide, hint_planes(quarter, quarter, [
                 (x, y, a, b, radius * quarter / size, w) for x, y, a, b, radius, w in hints]), ab)
+            ab = spread_ab if spread >= 1 else spread * spread_ab + (1 - spread) * ab
         packed = np.clip(ab * AB_SCALE + 128.0, 0, 255).astype(np.uint8)
         # The colour as chroma (YCrCb's Cr, Cb) at the output size, carried along the
         # motion there; scaled up beside the frame's own full-size luma, as video

@@ -38,6 +38,7 @@ type = "colorize"
 threads = 1
 inputs.video = "grey.video"
 params.stabilize = 0.0
+params.hint_spread = 1.0
 
 # Where the frames land.
 [nodes.out]
@@ -89,6 +90,13 @@ def test_hints_over_osc_colour_where_they_fall_and_scenes_hold_them(tmp_path, pr
         # Less on the far side: the spreading reaches the whole frame, fainter
         # across edges (the colour bars: +32 against +21 when measured)
         assert hinted_left - left > hinted_right - right + 5
+
+        # hint_spread 0: only the network carries the hint, and it stays near where it fell
+        send("/colorize/hint_spread", 0.0)
+        assert wait_for(eng, lambda: eng.store.value("colorize/hint_spread") == 0.0, 5, step=0.005)
+        near_left, near_right = redness(newest_after(eng, len(RECEIVED["out"])))
+        assert near_left > left + 8 and abs(near_right - right) < 3
+        send("/colorize/hint_spread", 1.0)
 
         send("/scene/store", "red_left")
         send("/colorize/clear")
