@@ -386,7 +386,7 @@ class Engine:
         self.context.params = self.store
         self.store.define(patch.param_specs())
         self.store.load_scenes(patch.scenes, patch.scene_commands)
-        self.store.send_command = self._scene_command
+        self.store.send_command = self.command
         self.store.node_state = self._node_state
         self.runners: dict[str, NodeRunner] = {}
         self.stop_requested = threading.Event()
@@ -501,19 +501,14 @@ class Engine:
         self.events.add(RELOAD, node, f"{option} = {value!r} requested; loading beside the running node")
         self.reloads.request(lambda current: current.with_option(node, option, value))
 
-    def command(self, node: str, name: str, args: tuple) -> None:
-        """An OSC command for a node (checked against its OscCommand already)."""
+    def command(self, node: str, name: str, args: tuple, at_us: int | None = None) -> None:
+        """An OSC command for a node (checked against its OscCommand already), or
+        a scene recall's for a node's state, due at `at_us` (the next bar)."""
         if node == ENGINE_NODE:
             handler = self.commands.get(name)
             if handler is not None:
                 handler(name, args)
             return
-        runner = self.runners.get(node)
-        if runner is not None:
-            runner.node.post_command(name, args)
-
-    def _scene_command(self, node: str, name: str, args: tuple, at_us: int | None) -> None:
-        """A scene recall's command for a node's state (a colour hint, a palette)."""
         runner = self.runners.get(node)
         if runner is not None:
             runner.node.post_command(name, args, at_us)

@@ -150,7 +150,7 @@ def run(model_path: Path | None = None, limit: int | None = None, frames: int = 
 
 def table(figures: dict) -> str:
     return "\n".join([
-        f"eval colorize: {figures['model']} on {figures['photos']} {figures.get('split', 'test')}-split photos",
+        f"eval colorize: {figures['model']} on {figures['photos']} {figures['split']}-split photos",
         "",
         f"{'':<34}{'PSNR dB':>9}",
         f"{'grey (the lightness alone)':<34}{figures['grey_psnr_db']:>9.2f}",

@@ -9,11 +9,13 @@ Plan for two cores:
 - hints are simulated as in Zhang et al. 2017: half the time none (automatic
   colorization), else a geometric number (mean 8) of small squares (1 to 9 px)
   carrying the mean true colour of the square;
-- loss: Huber on a and b at the output's quarter size, each pixel weighted by
-  how rare its colour is among the training colours (class rebalancing over a
-  16 x 16 grid of a and b, mixed with uniform by `rebalance`: Zhang et al.
-  2016's lambda), so the network is
-  not rewarded for the safe brownish average;
+- half of the hinted crops are turned to a random hue (`turn_hues`), so only
+  their hints tell their colour and the network learns to follow hints;
+- loss: the squared error on a and b at the output's quarter size (the mean
+  colour, what PSNR rewards), or Huber; optionally each pixel weighted by how
+  rare its colour is (class rebalancing over a 16 x 16 grid of a and b, mixed
+  with uniform by `rebalance`: Zhang et al. 2016's lambda; 1, the default,
+  weighs all alike);
 - a time budget, checkpoints (weights, optimizer state, step, elapsed time)
   every minute and at the end, resume from the last one, a preview image
   (grey | automatic | 8 hints | truth).
